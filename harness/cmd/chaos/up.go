@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/topology"
+)
+
+func init() {
+	register(command{name: "up", summary: "start the topology and keep it running until Ctrl-C", run: runUp})
+}
+
+func runUp(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chaos up", flag.ContinueOnError)
+	provider := fs.String("provider", "local", "topology provider: local")
+	seed := fs.Int64("seed", 0, "random seed (0 = derived from the clock, printed)")
+	runDir := fs.String("run-dir", "", "directory for configs and logs (default: a new temp dir)")
+	binDir := fs.String("bin-dir", "", "prebuilt agent-runtime/global-lb (default $"+local.EnvBinDir+" or build)")
+	timeout := fs.Duration("ready-timeout", 60*time.Second, "how long to wait for the topology to be ready")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: chaos up [--provider local] [--seed N] [--run-dir DIR]")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	var p topology.Provider
+	switch *provider {
+	case "local":
+		p = &local.Provider{BinDir: *binDir, ReadyTimeout: *timeout}
+	default:
+		fmt.Fprintf(stderr, "chaos up: --provider: %q is not available (have: local)\n", *provider)
+		return 2
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	spec := topology.DefaultSpec()
+	spec.Seed, spec.RunDir, spec.Log = *seed, *runDir, stderr
+	c, err := p.Start(ctx, spec)
+	if err != nil {
+		fmt.Fprintf(stderr, "chaos up: %v\n", err)
+		return 1
+	}
+	// deferred so a panic below still tears the topology down
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.Close(cctx); err != nil {
+			fmt.Fprintf(stderr, "chaos up: teardown: %v\n", err)
+		}
+	}()
+
+	fmt.Fprintf(stdout, "lb: %s\n", c.LBURL())
+	for _, r := range c.Regions() {
+		fmt.Fprintf(stdout, "%s: %s\n", r.Name, r.URL)
+	}
+	fmt.Fprintf(stdout, "admin-token: %s\n", c.AdminToken())
+	if lc, ok := c.(interface{ ToxiproxyURL() string }); ok {
+		fmt.Fprintf(stdout, "toxiproxy: %s\n", lc.ToxiproxyURL())
+	}
+	fmt.Fprintf(stdout, "run-dir: %s\n", c.Spec().RunDir)
+	fmt.Fprintf(stdout, "seed: %d\n", c.Spec().Seed)
+	if f, ok := stdout.(*os.File); ok {
+		_ = f.Sync()
+	}
+	fmt.Fprintln(stderr, "chaos up: running; Ctrl-C to stop")
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "chaos up: stopping")
+	return 0
+}

@@ -1,0 +1,26 @@
+package fault
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/agentops/failover-harness/harness/topology"
+)
+
+// Pause freezes a region's runtime: connections are accepted by the kernel
+// but nothing answers (unresponsive, not refused).
+type Pause struct{ Region string }
+
+// Name is e.g. "pause(us-east-1)".
+func (f Pause) Name() string { return fmt.Sprintf("pause(%s)", f.Region) }
+
+// Available checks the region exists.
+func (f Pause) Available(c topology.Cluster) error { return hasRegion(c, f.Region) }
+
+// Inject pauses; recover resumes.
+func (f Pause) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {
+	if err := c.Pause(ctx, f.Region); err != nil {
+		return nil, err
+	}
+	return once(func(ctx context.Context) error { return c.Resume(ctx, f.Region) }), nil
+}

@@ -1,0 +1,138 @@
+// Package history records every client operation of a chaos run, safely from
+// many goroutines, and reads/writes it as JSON lines.
+package history
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Operation kinds.
+const (
+	KindCreate  = "create"
+	KindMessage = "message"
+	KindRead    = "read"
+	KindReauth  = "reauth"
+)
+
+// Op is one client operation as the client saw it.
+type Op struct {
+	Seq       int64     `json:"seq"` // order of completion in this history
+	Kind      string    `json:"kind"`
+	User      string    `json:"user"`
+	Client    string    `json:"client_region,omitempty"`
+	Session   string    `json:"session,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Status    int       `json:"status"` // 0 when no HTTP answer arrived
+	Code      string    `json:"code,omitempty"`
+	ServedBy  string    `json:"served_by,omitempty"`
+	Version   int64     `json:"version,omitempty"`
+	Durable   bool      `json:"durable,omitempty"`
+	Duplicate bool      `json:"duplicate,omitempty"`
+	Cache     string    `json:"cache,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// OK reports a 2xx answer.
+func (o Op) OK() bool { return o.Status >= 200 && o.Status < 300 }
+
+// History is an append-only, concurrency-safe list of operations.
+type History struct {
+	mu  sync.Mutex
+	ops []Op
+}
+
+// New returns an empty history.
+func New() *History { return &History{} }
+
+// Add appends op, stamping its completion sequence number.
+func (h *History) Add(op Op) Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	op.Seq = int64(len(h.ops))
+	h.ops = append(h.ops, op)
+	return op
+}
+
+// Ops returns a copy of every operation in completion order.
+func (h *History) Ops() []Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Op(nil), h.ops...)
+}
+
+// Len is the number of operations.
+func (h *History) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.ops)
+}
+
+// WriteJSONL writes one JSON object per line.
+func (h *History) WriteJSONL(w io.Writer) error {
+	return WriteJSONL(w, h.Ops())
+}
+
+// WriteJSONL writes ops one JSON object per line.
+func WriteJSONL(w io.Writer, ops []Op) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for _, op := range ops {
+		if err := enc.Encode(op); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadJSONL reads a history written by WriteJSONL; blank lines are skipped
+// and a bad line is reported by number.
+func ReadJSONL(r io.Reader) (*History, error) {
+	h := New()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var op Op
+		if err := json.Unmarshal(line, &op); err != nil {
+			return nil, fmt.Errorf("history line %d: %w", n, err)
+		}
+		h.ops = append(h.ops, op)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Excerpt returns up to n JSON lines of operations around t (by end time),
+// for a failure report.
+func Excerpt(ops []Op, t time.Time, n int) []string {
+	if len(ops) == 0 || n <= 0 {
+		return nil
+	}
+	sorted := append([]Op(nil), ops...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].End.Before(sorted[j].End) })
+	i := sort.Search(len(sorted), func(i int) bool { return !sorted[i].End.Before(t) })
+	lo := max(0, i-n/2)
+	hi := min(len(sorted), lo+n)
+	lo = max(0, hi-n)
+	out := make([]string, 0, hi-lo)
+	for _, op := range sorted[lo:hi] {
+		b, _ := json.Marshal(op)
+		out = append(out, string(b))
+	}
+	return out
+}

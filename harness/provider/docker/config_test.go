@@ -1,0 +1,196 @@
+package docker
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/agentops/failover-harness/harness/topology"
+)
+
+func testGates(spec topology.Spec) map[string]string {
+	m := map[string]string{}
+	for i, r := range spec.Regions {
+		m[r.Name] = "172.18.0.1:" + string(rune('1'+i)) + "000"
+	}
+	return m
+}
+
+func TestPlanLinksCoversEveryLinkOnce(t *testing.T) {
+	spec := topology.DefaultSpec()
+	links := planLinks(spec, testGates(spec))
+	want := map[string]bool{}
+	for _, r := range spec.RegionNames() {
+		for _, l := range topology.RegionLinks(spec, r) {
+			want[l] = true
+		}
+	}
+	got := map[string]bool{}
+	ports := map[int]bool{}
+	for _, l := range links {
+		if got[l.Name] {
+			t.Errorf("link %s planned twice", l.Name)
+		}
+		if ports[l.Port] {
+			t.Errorf("port %d used twice", l.Port)
+		}
+		got[l.Name], ports[l.Port] = true, true
+	}
+	for l := range want {
+		if !got[l] {
+			t.Errorf("link %s missing", l)
+		}
+	}
+	if len(got) != len(want) || len(links) != 15 {
+		t.Errorf("planned %d links, want %d (15 for 3 regions)", len(links), len(want))
+	}
+	for _, l := range links {
+		switch l.Name {
+		case "us-east-1->dynamodb":
+			if l.Upstream != "dynamodb:8000" {
+				t.Errorf("%s upstream %s", l.Name, l.Upstream)
+			}
+		case "eu-west-1->redis":
+			if l.Upstream != "redis-eu-west-1:6379" {
+				t.Errorf("%s upstream %s", l.Name, l.Upstream)
+			}
+		case "us-east-1->ap-southeast-1":
+			if l.Upstream != "runtime-ap-southeast-1:8080" {
+				t.Errorf("%s upstream %s", l.Name, l.Upstream)
+			}
+		case "lb->eu-west-1":
+			if l.Upstream != testGates(spec)["eu-west-1"] {
+				t.Errorf("%s upstream %s, want the gate", l.Name, l.Upstream)
+			}
+		}
+	}
+}
+
+func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
+	spec := topology.DefaultSpec()
+	spec.CheckpointPolicy = "periodic"
+	spec.CheckpointInterval = 300 * time.Millisecond
+	links := planLinks(spec, testGates(spec))
+	b, err := runtimeYAML(spec, "eu-west-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "http://172.18.0.1:9/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c rtConfig
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "eu-west-1" || c.Listen != "0.0.0.0:8080" || c.AdminToken != "tok" || c.WarmupSecret != "sec" {
+		t.Errorf("identity fields wrong: %+v", c)
+	}
+	if c.DynamoDB.Endpoint != "http://"+linkAddr(links, "eu-west-1->dynamodb") || !strings.HasPrefix(c.DynamoDB.Endpoint, "http://toxiproxy:") {
+		t.Errorf("dynamodb.endpoint = %s", c.DynamoDB.Endpoint)
+	}
+	if c.Redis.Addr != linkAddr(links, "eu-west-1->redis") {
+		t.Errorf("redis.addr = %s", c.Redis.Addr)
+	}
+	if c.Checkpoint.Policy != "periodic" || c.Checkpoint.Interval != "300ms" {
+		t.Errorf("checkpoint = %+v", c.Checkpoint)
+	}
+	if c.Alert.Webhook != "http://172.18.0.1:9/alerts" {
+		t.Errorf("alert.webhook = %s", c.Alert.Webhook)
+	}
+	if len(c.Regions) != 3 {
+		t.Fatalf("regions = %+v", c.Regions)
+	}
+	for _, r := range c.Regions {
+		want := "http://" + linkAddr(links, "eu-west-1->"+r.Name)
+		if r.Name == "eu-west-1" {
+			want = "http://127.0.0.1:8080"
+		}
+		if r.Endpoint != want {
+			t.Errorf("regions[%s].endpoint = %s, want %s", r.Name, r.Endpoint, want)
+		}
+	}
+	// Durations must be Go duration strings, which the binaries parse.
+	if !bytes.Contains(b, []byte("ttl: 1h0m0s")) {
+		t.Errorf("session ttl not rendered as a duration string:\n%s", b)
+	}
+}
+
+func TestLBYAMLUsesLBLinks(t *testing.T) {
+	spec := topology.DefaultSpec()
+	links := planLinks(spec, testGates(spec))
+	b, err := lbYAML(spec, links, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c lbConfig
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Regions) != 3 || c.Regions[0].Weight != 50 || c.Regions[0].URL != "http://"+linkAddr(links, "lb->us-east-1") {
+		t.Errorf("regions = %+v", c.Regions)
+	}
+	if !c.Health.Enabled || c.Health.Interval != "100ms" || c.Health.FailureThreshold != 2 || c.Health.Path != "/health" {
+		t.Errorf("health = %+v", c.Health)
+	}
+	if c.Alert.Name != "NoHealthyRegion" {
+		t.Errorf("alert = %+v", c.Alert)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	in := `# HELP agent_cache_hits_total hits
+# TYPE agent_cache_hits_total counter
+agent_cache_hits_total{region="us-east-1"} 7
+agent_messages_total{region="us-east-1",outcome="ok with space"} 12 1700000000
+up 1
+garbage
+bad_value{a="b"} x
+`
+	m, err := parseMetrics(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		`agent_cache_hits_total{region="us-east-1"}`:                       7,
+		`agent_messages_total{region="us-east-1",outcome="ok with space"}`: 12,
+		`up`: 1,
+	}
+	if len(m) != len(want) {
+		t.Errorf("got %v", m)
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+}
+
+func TestAlertSinkRecordsPayloads(t *testing.T) {
+	s, err := startAlertSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	post := func(body string) int {
+		resp, err := http.Post(s.URL(), "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(`{"version":"4","status":"firing","alerts":[{"labels":{"alertname":"NoHealthyRegion","severity":"page"}}]}`); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if code := post(`not json`); code != 400 {
+		t.Errorf("malformed payload: status %d, want 400", code)
+	}
+	if code := post(`{"alerts":[]}`); code != 400 {
+		t.Errorf("payload without status: status %d, want 400", code)
+	}
+	got := s.Alerts()
+	if len(got) != 1 || got[0].Status != "firing" || got[0].Name != "NoHealthyRegion" || got[0].Labels["severity"] != "page" || got[0].At.IsZero() {
+		t.Fatalf("alerts = %+v", got)
+	}
+}

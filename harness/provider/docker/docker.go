@@ -1,0 +1,290 @@
+// Package docker is the `docker` topology provider: the DynamoDB-compatible
+// endpoint, one Redis and one agent-runtime per region, one toxiproxy carrying
+// every link, and the global LB, each a container on a private network, started
+// with testcontainers-go from images built locally by scripts/build-images.sh
+// (the engine may have no registry access at all).
+//
+// HTTP faults: the per-region fault gate (harness/gate) runs in-process on the
+// host, listening on the run network's gateway address. The LB's path to a
+// region is LB container → toxiproxy `lb-><region>` → host gate → the region's
+// runtime port published on 127.0.0.1. This keeps GateControl in-process (no
+// control API to build into an image) at the cost of a hop through the host.
+//
+// The Ryuk reaper cannot be pulled, so it is disabled; instead every container
+// and the network carry a run-id label and Close (and every failed Start)
+// removes everything carrying it.
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/agentops/failover-harness/harness/topology"
+)
+
+// Labels put on everything a run creates.
+const (
+	LabelProject = "org.agentops.failover-harness"
+	LabelRun     = "org.agentops.failover-harness.run"
+)
+
+// Images names the images of the topology.
+type Images struct {
+	Runtime   string
+	LB        string
+	Dynamo    string
+	Redis     string
+	Toxiproxy string
+}
+
+// DefaultImages are the tags scripts/build-images.sh produces.
+func DefaultImages() Images {
+	return Images{
+		Runtime:   "agentops/agent-runtime:local",
+		LB:        "agentops/global-lb:local",
+		Dynamo:    "agentops/embedded-dynamodb:local",
+		Redis:     "agentops/redis:local",
+		Toxiproxy: "agentops/toxiproxy:local",
+	}
+}
+
+func (im Images) list() []string {
+	return []string{im.Dynamo, im.Redis, im.Toxiproxy, im.Runtime, im.LB}
+}
+
+// Options tunes the provider. Zero values take the defaults noted.
+type Options struct {
+	Images Images // default DefaultImages()
+	// StartupTimeout bounds each container's readiness (and a restarted
+	// runtime's), default 60s.
+	StartupTimeout time.Duration
+	// StopGrace is how long Kill lets a runtime handle SIGTERM before SIGKILL;
+	// default 0: an immediate kill, i.e. a crash.
+	StopGrace time.Duration
+	// CleanupTimeout bounds Close and the cleanup of a failed Start, even
+	// when their context is already cancelled; default 60s.
+	CleanupTimeout time.Duration
+	// PollInterval is how often readiness and cleanup are re-checked, default 100ms.
+	PollInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Images == (Images{}) {
+		o.Images = DefaultImages()
+	}
+	if o.StartupTimeout <= 0 {
+		o.StartupTimeout = 60 * time.Second
+	}
+	if o.CleanupTimeout <= 0 {
+		o.CleanupTimeout = 60 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	return o
+}
+
+// Provider starts topologies as containers.
+type Provider struct {
+	opts Options
+}
+
+// New returns a docker provider.
+func New(opts Options) *Provider { return &Provider{opts: opts.withDefaults()} }
+
+// Name implements topology.Provider.
+func (p *Provider) Name() string { return "docker" }
+
+var _ topology.Provider = (*Provider)(nil)
+
+// disableRyuk turns the reaper off before testcontainers reads its config
+// (it reads it once per process). The reaper image cannot be pulled here, and
+// this package removes what it starts itself.
+func disableRyuk() error {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if !testcontainers.ReadConfig().RyukDisabled {
+		return errors.New("docker provider: the Ryuk reaper is enabled (TESTCONTAINERS_RYUK_DISABLED or ryuk.disabled in ~/.testcontainers.properties) but its image cannot be pulled; disable it")
+	}
+	return nil
+}
+
+// ErrUnavailable wraps every reason the provider cannot run here (no engine,
+// missing images), so callers can skip instead of fail.
+var ErrUnavailable = errors.New("docker provider unavailable")
+
+// Available reports nil when the engine answers and every image is present
+// locally; otherwise an error wrapping ErrUnavailable that says what is
+// missing and how to fix it.
+func (p *Provider) Available(ctx context.Context) error {
+	if err := disableRyuk(); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return fmt.Errorf("%w: docker client: %v", ErrUnavailable, err)
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return fmt.Errorf("%w: docker engine unreachable: %v", ErrUnavailable, err)
+	}
+	var missing []string
+	for _, img := range p.opts.Images.list() {
+		if _, err := cli.ImageInspect(ctx, img); err != nil {
+			missing = append(missing, img)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: images missing: %s (run scripts/build-images.sh)", ErrUnavailable, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// Start implements topology.Provider. On any error everything already
+// created is removed before returning.
+func (p *Provider) Start(ctx context.Context, spec topology.Spec) (topology.Cluster, error) {
+	spec = spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.DynamoEndpoint != "" {
+		return nil, errors.New("spec.dynamo_endpoint: not supported by the docker provider (it runs its own DynamoDB container)")
+	}
+	if err := disableRyuk(); err != nil {
+		return nil, err
+	}
+	c := &cluster{
+		opts:  p.opts,
+		spec:  spec,
+		runID: "fh-" + randomHex(6),
+		sec:   secrets{AdminToken: randomHex(16), WarmupSecret: randomHex(16)},
+	}
+	if err := c.start(ctx); err != nil {
+		cerr := c.Close(ctx)
+		return nil, errors.Join(fmt.Errorf("docker provider start (run %s): %w", c.runID, err), cerr)
+	}
+	return c, nil
+}
+
+// RunID returns the run label value of a cluster started by this package, or
+// "" for any other cluster; tests use it to look for leftovers.
+func RunID(cl topology.Cluster) string {
+	if c, ok := cl.(*cluster); ok {
+		return c.runID
+	}
+	return ""
+}
+
+// Leftovers lists containers, networks and volumes still carrying the run
+// label runID, as "kind name" strings.
+func Leftovers(ctx context.Context, runID string) ([]string, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return leftovers(ctx, cli, runID)
+}
+
+func runFilter(runID string) client.Filters {
+	return make(client.Filters).Add("label", LabelRun+"="+runID)
+}
+
+func leftovers(ctx context.Context, cli *client.Client, runID string) ([]string, error) {
+	var out []string
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: runFilter(runID)})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs.Items {
+		out = append(out, "container "+strings.Join(c.Names, ","))
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: runFilter(runID)})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range ns.Items {
+		out = append(out, "network "+n.Name)
+	}
+	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: runFilter(runID)})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	for _, v := range vs.Items {
+		out = append(out, "volume "+v.Name)
+	}
+	return out, nil
+}
+
+// removeRun force-removes every container (with its anonymous volumes),
+// volume and network labelled with runID. It is the single cleanup path, so
+// a container created by a Start that failed half-way is removed too.
+func removeRun(ctx context.Context, cli *client.Client, runID string) error {
+	var errs []error
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: runFilter(runID)})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs.Items {
+		// A paused container must be unpaused before it can be killed on some engines.
+		if c.State == "paused" {
+			_, _ = cli.ContainerUnpause(ctx, c.ID, client.ContainerUnpauseOptions{})
+		}
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
+		}
+	}
+	vs, err := cli.VolumeList(ctx, client.VolumeListOptions{Filters: runFilter(runID)})
+	if err == nil {
+		for _, v := range vs.Items {
+			if _, err := cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
+			}
+		}
+	} else {
+		errs = append(errs, fmt.Errorf("list volumes: %w", err))
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: runFilter(runID)})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("list networks: %w", err))...)
+	}
+	for _, n := range ns.Items {
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isNotFound(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such")
+}
+
+// freeLoopbackPort picks a free TCP port on 127.0.0.1. Used for the runtime
+// containers' published port, which must stay the same across a restart so
+// the gate's target does not move; the tiny reuse race is acceptable here.
+func freeLoopbackPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,340 @@
+// Package topology defines what a chaos scenario sees of a running multi-region
+// deployment: the Spec it asks for, the Provider that starts it, and the Cluster
+// handle it drives. Providers (local processes, docker, external URLs) implement
+// Cluster so scenarios never change when the provider does.
+package topology
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+)
+
+// ErrUnsupported is returned by a Cluster method the provider cannot perform
+// (for example Pause on an external deployment). Faults check it in Available.
+var ErrUnsupported = errors.New("topology: operation not supported by this provider")
+
+// RegionSpec describes one region of the deployment.
+type RegionSpec struct {
+	Name     string
+	Weight   int
+	Priority int
+}
+
+// LBHealth tunes the global LB's active health checks.
+type LBHealth struct {
+	Enabled          bool
+	Interval         time.Duration
+	Timeout          time.Duration
+	FailureThreshold int
+	SuccessThreshold int
+}
+
+// Outlier tunes the LB's passive outlier ejection.
+type Outlier struct {
+	Enabled             bool
+	ConsecutiveFailures int
+	Ejection            time.Duration
+}
+
+// Retry tunes the LB's retry of idempotent requests on another region.
+type Retry struct {
+	Enabled       bool
+	Attempts      int
+	PerTryTimeout time.Duration
+}
+
+// Spec is everything a scenario may tune. Zero values mean fast test defaults
+// (see WithDefaults); booleans that default to true are expressed through the
+// Disable* fields so the zero Spec is a sensible one.
+type Spec struct {
+	Seed   int64
+	RunDir string
+
+	Regions        []RegionSpec
+	DynamoEndpoint string // empty: an embedded DynamoDB-compatible endpoint
+
+	CheckpointPolicy   string
+	CheckpointInterval time.Duration
+	SessionTTL         time.Duration
+	ConflictStrategy   string
+
+	RegionHealthInterval time.Duration
+	RegionHealthTimeout  time.Duration
+
+	LBHealth LBHealth
+	Outlier  Outlier
+	Retry    Retry
+
+	CacheTTL        time.Duration
+	WarmupStaleness time.Duration
+	Replicate       bool
+	WarmOnStart     bool
+	ModelLatency    time.Duration
+
+	AlertsEnabled bool
+	// RegionAlerts also points every region's FailoverManager at the webhook.
+	// Off by default: the global LB is the one paging source, so an
+	// all-regions-down incident pages on-call once rather than once per region.
+	RegionAlerts bool
+
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// DefaultRegions is the seed's topology: weights 50/30/20, priorities 0/1/2.
+func DefaultRegions() []RegionSpec {
+	return []RegionSpec{
+		{Name: "us-east-1", Weight: 50, Priority: 0},
+		{Name: "eu-west-1", Weight: 30, Priority: 1},
+		{Name: "ap-southeast-1", Weight: 20, Priority: 2},
+	}
+}
+
+// DefaultSpec is a fast, fully-featured spec for tests: LB health checks,
+// outlier ejection, retry, replication, warmup and alerts all on.
+func DefaultSpec() Spec {
+	s := Spec{
+		LBHealth:      LBHealth{Enabled: true},
+		Outlier:       Outlier{Enabled: true},
+		Retry:         Retry{Enabled: true},
+		Replicate:     true,
+		WarmOnStart:   true,
+		AlertsEnabled: true,
+	}
+	return s.WithDefaults()
+}
+
+// WithDefaults returns a copy with every zero duration/threshold/name replaced
+// by a fast test default. Enable flags are left as given.
+func (s Spec) WithDefaults() Spec {
+	if len(s.Regions) == 0 {
+		s.Regions = DefaultRegions()
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if s.CheckpointPolicy == "" {
+		s.CheckpointPolicy = "on-ack"
+	}
+	if s.ConflictStrategy == "" {
+		s.ConflictStrategy = "version-wins"
+	}
+	def(&s.CheckpointInterval, time.Second)
+	def(&s.SessionTTL, time.Hour)
+	def(&s.RegionHealthInterval, 150*time.Millisecond)
+	def(&s.RegionHealthTimeout, 150*time.Millisecond)
+	def(&s.LBHealth.Interval, 100*time.Millisecond)
+	def(&s.LBHealth.Timeout, 150*time.Millisecond)
+	defInt(&s.LBHealth.FailureThreshold, 2)
+	defInt(&s.LBHealth.SuccessThreshold, 2)
+	defInt(&s.Outlier.ConsecutiveFailures, 3)
+	def(&s.Outlier.Ejection, time.Second)
+	defInt(&s.Retry.Attempts, 2)
+	def(&s.Retry.PerTryTimeout, time.Second)
+	def(&s.CacheTTL, 10*time.Minute)
+	def(&s.WarmupStaleness, 30*time.Second)
+	return s
+}
+
+// Validate reports the first field that cannot work, by name.
+func (s Spec) Validate() error {
+	if len(s.Regions) == 0 {
+		return errors.New("spec.regions: at least one region required")
+	}
+	seen := map[string]bool{}
+	for i, r := range s.Regions {
+		if r.Name == "" {
+			return fmt.Errorf("spec.regions[%d].name: empty", i)
+		}
+		if seen[r.Name] {
+			return fmt.Errorf("spec.regions[%d].name: duplicate %q", i, r.Name)
+		}
+		seen[r.Name] = true
+		if r.Weight < 0 {
+			return fmt.Errorf("spec.regions[%d].weight: negative", i)
+		}
+	}
+	if s.LBHealth.Interval < 0 || s.LBHealth.Timeout < 0 {
+		return errors.New("spec.lb_health: negative interval/timeout")
+	}
+	if s.RegionHealthInterval < 0 || s.RegionHealthTimeout < 0 {
+		return errors.New("spec.region_health: negative interval/timeout")
+	}
+	return nil
+}
+
+// Logf writes one progress line to s.Log when set.
+func (s Spec) Logf(format string, args ...any) {
+	if s.Log != nil {
+		fmt.Fprintf(s.Log, format+"\n", args...)
+	}
+}
+
+// Region is one region as the harness reaches it.
+type Region struct {
+	Name   string
+	URL    string // the region's front door (its gate) as the harness reaches it
+	Weight int
+	Direct string // the runtime itself, bypassing the gate; empty when unreachable
+}
+
+// GateControl drives the HTTP fault gate in front of a region.
+type GateControl interface {
+	SetStatus(code int)       // answer every request with code; 0 = pass
+	SetFailureRate(p float64) // answer 503 with probability p in [0,1]
+	SetDelay(d time.Duration) // add d before every request
+	Reset()                   // pass everything through
+}
+
+// Alert is one Alertmanager webhook payload received, with its arrival time.
+type Alert struct {
+	At     time.Time
+	Source string            // who sent it: "lb" or "region/<name>"
+	Status string            // firing | resolved
+	Name   string            // labels.alertname of the first alert
+	Labels map[string]string // labels of the first alert
+	Raw    []byte            // the whole payload
+}
+
+// LBRegion is one region as /lb/status reports it.
+type LBRegion struct {
+	Name         string    `json:"name"`
+	Weight       int       `json:"weight"`
+	Status       string    `json:"status"`
+	EjectedUntil time.Time `json:"ejected_until"`
+	InRotation   bool      `json:"in_rotation"`
+	Requests     int64     `json:"requests"` // proxied attempts sent to the region (not health probes)
+}
+
+// Transition is one LB status change of a region.
+type Transition struct {
+	Region string    `json:"region"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	At     time.Time `json:"at"`
+}
+
+// LBStatus is the body of GET /lb/status.
+type LBStatus struct {
+	Regions     []LBRegion   `json:"regions"`
+	Transitions []Transition `json:"transitions"`
+}
+
+// Region returns the named region's status and whether it was present.
+func (s LBStatus) Region(name string) (LBRegion, bool) {
+	for _, r := range s.Regions {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return LBRegion{}, false
+}
+
+// AllInRotation reports whether every listed region is in rotation.
+func (s LBStatus) AllInRotation(names ...string) bool {
+	for _, n := range names {
+		r, ok := s.Region(n)
+		if !ok || !r.InRotation {
+			return false
+		}
+	}
+	return true
+}
+
+// Provider starts a topology.
+type Provider interface {
+	Name() string
+	Start(ctx context.Context, spec Spec) (Cluster, error)
+}
+
+// Cluster is a running topology.
+type Cluster interface {
+	Spec() Spec
+	LBURL() string
+	LBStatus(ctx context.Context) (LBStatus, error)
+	Regions() []Region
+	AdminToken() string
+
+	Toxiproxy() *toxiproxy.Client
+	Link(name string) (*toxiproxy.Proxy, error)
+	Links() []string
+
+	Gate(region string) GateControl
+
+	Pause(ctx context.Context, region string) error
+	Resume(ctx context.Context, region string) error
+	Kill(ctx context.Context, region string) error
+	Start(ctx context.Context, region string, coldCache bool) error
+
+	Alerts() []Alert
+	Metrics(ctx context.Context, region string) (map[string]float64, error)
+
+	Close(ctx context.Context) error
+}
+
+// Link names, stable across providers.
+func DynamoLink(region string) string { return region + "->dynamodb" }
+func RedisLink(region string) string  { return region + "->redis" }
+func PeerLink(from, to string) string { return from + "->" + to }
+func LBLink(region string) string     { return "lb->" + region }
+
+// RegionLinks lists every link that touches region: its dependencies, its
+// peer links in both directions, and the LB's link to it.
+func RegionLinks(spec Spec, region string) []string {
+	out := []string{DynamoLink(region), RedisLink(region), LBLink(region)}
+	for _, r := range spec.Regions {
+		if r.Name == region {
+			continue
+		}
+		out = append(out, PeerLink(region, r.Name), PeerLink(r.Name, region))
+	}
+	return out
+}
+
+// RegionNames lists the spec's region names in order.
+func (s Spec) RegionNames() []string {
+	out := make([]string, len(s.Regions))
+	for i, r := range s.Regions {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// UnmarshalJSON tolerates an empty or null ejected_until (never ejected).
+func (r *LBRegion) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Name         string `json:"name"`
+		Weight       int    `json:"weight"`
+		Status       string `json:"status"`
+		EjectedUntil string `json:"ejected_until"`
+		InRotation   bool   `json:"in_rotation"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*r = LBRegion{Name: raw.Name, Weight: raw.Weight, Status: raw.Status, InRotation: raw.InRotation}
+	if raw.EjectedUntil != "" {
+		t, err := time.Parse(time.RFC3339Nano, raw.EjectedUntil)
+		if err != nil {
+			return fmt.Errorf("lb status regions[%s].ejected_until: %w", raw.Name, err)
+		}
+		r.EjectedUntil = t
+	}
+	return nil
+}

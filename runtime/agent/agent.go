@@ -1,0 +1,735 @@
+// Package agent handles sessions and messages: the model call, the
+// exact-match response cache, lazy restore from the global store and the
+// three checkpoint policies (on-ack, periodic with one loop per session,
+// on-mutation).
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentops/failover-harness/runtime/cache"
+	"github.com/agentops/failover-harness/runtime/model"
+	"github.com/agentops/failover-harness/runtime/store"
+)
+
+// Policy says when a message becomes durable in the global store.
+type Policy string
+
+// Checkpoint policies.
+const (
+	OnAck      Policy = "on-ack"
+	Periodic   Policy = "periodic"
+	OnMutation Policy = "on-mutation"
+)
+
+// ParsePolicy accepts the config spelling of a policy.
+func ParsePolicy(s string) (Policy, error) {
+	switch p := Policy(s); p {
+	case OnAck, Periodic, OnMutation:
+		return p, nil
+	}
+	return "", fmt.Errorf("checkpoint.policy: %q must be one of on-ack, periodic, on-mutation", s)
+}
+
+// Config configures a Service.
+type Config struct {
+	Region      string
+	Store       store.Store
+	Cache       *cache.Cache      // nil: no response cache
+	Replicator  *cache.Replicator // nil: no broadcast to peers
+	Model       model.Model
+	Policy      Policy
+	Interval    time.Duration // periodic checkpoint interval
+	TTL         time.Duration // session lifetime after last activity
+	MaxMessages int           // conversation bound
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Result is the outcome of PostMessage.
+type Result struct {
+	SessionID string
+	MessageID string
+	Version   int64
+	Reply     store.Message
+	CacheHit  bool
+	// Durable is true when the message was in the global store before the reply.
+	Durable bool
+	// Duplicate is true when message_id was already in the conversation.
+	Duplicate bool
+	// RestoredFrom names the region that last wrote the session when this
+	// request restored it here (SPEC §5 defect 1: the PREVIOUS region).
+	RestoredFrom string
+}
+
+// SessionInfo describes a session this region holds or has served.
+type SessionInfo struct {
+	ID               string    `json:"session_id"`
+	UserID           string    `json:"user_id,omitempty"`
+	Version          int64     `json:"version"`
+	Messages         int       `json:"messages"`
+	Dirty            bool      `json:"dirty"`
+	LastActiveRegion string    `json:"last_active_region"`
+	LastActiveAt     time.Time `json:"last_active_at"`
+	ExpiresAt        time.Time `json:"expires_at"`
+}
+
+// Stats are cumulative counters.
+type Stats struct {
+	Checkpoints    int64 // successful writes to the store
+	CheckpointErrs int64
+	Conflicts      int64 // conflicts seen by the agent (before/after retry)
+	Restores       int64 // sessions loaded from the store that another region wrote last
+	CacheHits      int64
+	CacheMisses    int64
+	ActiveLoops    int64 // running per-session checkpoint loops
+}
+
+// Service is one region's agent. Safe for concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*entry
+	closed   bool
+	loops    sync.WaitGroup
+
+	checkpoints, checkpointErrs, conflicts, restores atomic.Int64
+	cacheHits, cacheMisses, activeLoops              atomic.Int64
+}
+
+// entry is one session's in-memory state; mu serialises its operations.
+type entry struct {
+	mu    sync.Mutex
+	id    string
+	sess  *store.Session // nil until loaded (on-ack keeps only metadata authority in the store)
+	dirty bool
+	// written is the last version known to be in the store.
+	written int64
+	info    SessionInfo
+	stop    chan struct{} // this session's own checkpoint loop (SPEC §5 defect 5)
+	done    chan struct{}
+}
+
+// Errors.
+var (
+	ErrClosed = errors.New("agent: service closed")
+)
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Region == "" {
+		return nil, errors.New("agent: region: required")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("agent: store: required")
+	}
+	if cfg.Model == nil {
+		return nil, errors.New("agent: model: required")
+	}
+	if cfg.Policy == "" {
+		cfg.Policy = OnAck
+	}
+	if _, err := ParsePolicy(string(cfg.Policy)); err != nil {
+		return nil, err
+	}
+	if cfg.Policy == Periodic && cfg.Interval <= 0 {
+		return nil, fmt.Errorf("checkpoint.interval: %v must be > 0 for the periodic policy", cfg.Interval)
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = time.Hour
+	}
+	if cfg.MaxMessages <= 0 {
+		cfg.MaxMessages = 50
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: cfg.Logger.With("region", cfg.Region), sessions: map[string]*entry{}}, nil
+}
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	return Stats{
+		Checkpoints: s.checkpoints.Load(), CheckpointErrs: s.checkpointErrs.Load(),
+		Conflicts: s.conflicts.Load(), Restores: s.restores.Load(),
+		CacheHits: s.cacheHits.Load(), CacheMisses: s.cacheMisses.Load(),
+		ActiveLoops: s.activeLoops.Load(),
+	}
+}
+
+// Policy returns the checkpoint policy in use.
+func (s *Service) Policy() Policy { return s.cfg.Policy }
+
+func (s *Service) entry(id string) (*entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	e, ok := s.sessions[id]
+	if !ok {
+		e = &entry{id: id}
+		s.sessions[id] = e
+	}
+	return e, nil
+}
+
+// lock returns id's current entry, locked. An entry forgotten while we
+// waited for its lock is skipped so no state lands in an orphan.
+func (s *Service) lock(id string) (*entry, error) {
+	for {
+		e, err := s.entry(id)
+		if err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		s.mu.Lock()
+		current := s.sessions[id] == e
+		s.mu.Unlock()
+		if current {
+			return e, nil
+		}
+		e.mu.Unlock()
+	}
+}
+
+// forget drops an entry (expired or ended) and stops its loop.
+func (s *Service) forget(e *entry) {
+	s.mu.Lock()
+	if s.sessions[e.id] == e {
+		delete(s.sessions, e.id)
+	}
+	s.mu.Unlock()
+	if e.stop != nil {
+		close(e.stop)
+		e.stop = nil
+	}
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// CreateSession creates sessionID (random when empty) in the global store,
+// or returns the live session with created=false when it already exists.
+func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (*store.Session, bool, error) {
+	if sessionID == "" {
+		sessionID = newID()
+	}
+	e, err := s.lock(sessionID)
+	if err != nil {
+		return nil, false, err
+	}
+	defer e.mu.Unlock()
+	for attempt := 0; attempt < 2; attempt++ {
+		cur, err := s.cfg.Store.Get(ctx, sessionID)
+		switch {
+		case err == nil:
+			s.adopt(e, cur, false)
+			return cloneSession(cur), false, nil
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
+		default:
+			return nil, false, err
+		}
+		now := s.cfg.Now()
+		sess := &store.Session{
+			ID: sessionID, UserID: userID, Version: 1, State: map[string]string{},
+			LastActiveRegion: s.cfg.Region, LastActiveAt: now,
+		}
+		if _, err := s.cfg.Store.Put(ctx, sess); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				// Another region created it between our read and write: return theirs.
+				s.conflicts.Add(1)
+				continue
+			}
+			return nil, false, err
+		}
+		s.checkpoints.Add(1)
+		s.adopt(e, sess, true)
+		return cloneSession(sess), true, nil
+	}
+	return nil, false, fmt.Errorf("create session %q: %w", sessionID, store.ErrConflict)
+}
+
+// adopt installs a session read from or written to the store as e's state.
+func (s *Service) adopt(e *entry, sess *store.Session, written bool) {
+	if s.cfg.Policy != OnAck {
+		e.sess = cloneSession(sess)
+		e.dirty = false
+		s.startLoop(e)
+	}
+	e.written = sess.Version
+	s.setInfo(e, sess)
+	_ = written
+}
+
+func (s *Service) setInfo(e *entry, sess *store.Session) {
+	info := SessionInfo{
+		ID: sess.ID, UserID: sess.UserID, Version: sess.Version, Messages: len(sess.Messages),
+		Dirty: e.dirty, LastActiveRegion: sess.LastActiveRegion, LastActiveAt: sess.LastActiveAt,
+		ExpiresAt: sess.ExpiresAt,
+	}
+	s.mu.Lock()
+	e.info = info
+	s.mu.Unlock()
+}
+
+// load returns the session for e: the in-memory copy when the policy keeps
+// one, else a consistent read (lazy restore: nothing is scanned eagerly).
+func (s *Service) load(ctx context.Context, e *entry) (*store.Session, string, error) {
+	now := s.cfg.Now()
+	if e.sess != nil {
+		if !now.Before(e.sess.ExpiresAt) {
+			s.forget(e)
+			e.sess = nil
+			return nil, "", fmt.Errorf("session %q: %w", e.id, store.ErrExpired)
+		}
+		return e.sess, "", nil
+	}
+	sess, err := s.cfg.Store.Get(ctx, e.id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
+			s.forget(e)
+		}
+		return nil, "", err
+	}
+	// Capture the previous region BEFORE anything overwrites it (SPEC §5 defect 1).
+	prev := sess.LastActiveRegion
+	from := ""
+	if prev != "" && prev != s.cfg.Region && e.written == 0 {
+		from = prev
+		s.restores.Add(1)
+		s.log.Info("session restored", "session_id", e.id, "previous_region", prev, "version", sess.Version)
+	}
+	if s.cfg.Policy != OnAck {
+		// The loaded snapshot becomes the working copy (SPEC §5 defect 4).
+		e.sess = sess
+		e.dirty = false
+		e.written = sess.Version
+		s.startLoop(e)
+		return e.sess, from, nil
+	}
+	return sess, from, nil
+}
+
+// PostMessage appends a user message and the agent's reply.
+func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content string) (Result, error) {
+	if sessionID == "" {
+		return Result{}, errors.New("session_id: required")
+	}
+	if messageID == "" {
+		return Result{}, errors.New("message_id: required")
+	}
+	e, err := s.lock(sessionID)
+	if err != nil {
+		return Result{}, err
+	}
+	defer e.mu.Unlock()
+
+	sess, from, err := s.load(ctx, e)
+	if err != nil {
+		return Result{}, err
+	}
+	if r, ok := duplicate(sess, messageID); ok {
+		r.Durable = s.cfg.Policy == OnAck || (!e.dirty && e.written >= sess.Version)
+		r.RestoredFrom = from
+		return r, nil
+	}
+	reply, hit, err := s.answer(ctx, sess, content)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.cfg.Now()
+	user := store.Message{ID: messageID, Role: "user", Content: content, Region: s.cfg.Region, Timestamp: now}
+	asst := store.Message{ID: replyID(messageID), Role: "assistant", Content: reply.Content, Region: s.cfg.Region, Timestamp: now, ToolCalls: reply.ToolCalls}
+	res := Result{SessionID: sessionID, MessageID: messageID, Reply: asst, CacheHit: hit, RestoredFrom: from}
+
+	if s.cfg.Policy == OnAck {
+		v, err := s.writeOnAck(ctx, e, sess, user, asst)
+		if err != nil {
+			return Result{}, err
+		}
+		if v.dup != nil {
+			v.dup.RestoredFrom = from
+			return *v.dup, nil
+		}
+		res.Version, res.Durable = v.version, true
+		return res, nil
+	}
+
+	// periodic / on-mutation: the in-memory copy is authoritative while dirty.
+	sess.Messages = bound(append(sess.Messages, user, asst), s.cfg.MaxMessages)
+	sess.Version++ // every ack gets its own, increasing version; the next write uses it
+	sess.LastActiveRegion = s.cfg.Region
+	sess.LastActiveAt = now
+	sess.ExpiresAt = now.Add(s.cfg.TTL)
+	e.dirty = true
+	if s.cfg.Policy == OnMutation && reply.HasMutation() {
+		if err := s.checkpoint(ctx, e); err != nil {
+			return Result{}, err
+		}
+		res.Durable = true
+	}
+	res.Version = e.sess.Version
+	s.setInfo(e, e.sess)
+	return res, nil
+}
+
+type writeOutcome struct {
+	version int64
+	dup     *Result
+}
+
+// writeOnAck appends to the loaded session and writes loaded+1; on a
+// version conflict it reloads once and retries with the same reply.
+func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session, user, asst store.Message) (writeOutcome, error) {
+	for attempt := 0; ; attempt++ {
+		next := cloneSession(sess)
+		next.Messages = bound(append(next.Messages, user, asst), s.cfg.MaxMessages)
+		next.Version = sess.Version + 1
+		next.LastActiveRegion = s.cfg.Region
+		next.LastActiveAt = user.Timestamp
+		res, err := s.cfg.Store.Put(ctx, next)
+		if err == nil {
+			s.checkpoints.Add(1)
+			if res.Version > 0 {
+				next.Version = res.Version
+			}
+			e.written = next.Version
+			s.setInfo(e, next)
+			return writeOutcome{version: next.Version}, nil
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt == 1 {
+			if errors.Is(err, store.ErrConflict) {
+				s.conflicts.Add(1)
+			}
+			return writeOutcome{}, err
+		}
+		s.conflicts.Add(1)
+		if sess, err = s.cfg.Store.Get(ctx, e.id); err != nil {
+			return writeOutcome{}, err
+		}
+		// The concurrent writer may have been a retry of this very message.
+		if r, ok := duplicate(sess, user.ID); ok {
+			r.Durable = true
+			return writeOutcome{dup: &r}, nil
+		}
+	}
+}
+
+// checkpoint writes e's dirty in-memory copy with its (fresh) version. On a
+// conflict it reloads, re-applies the unsaved messages on top and retries
+// once with a version above the stored one (SPEC §5 defects 2 and 6).
+func (s *Service) checkpoint(ctx context.Context, e *entry) error {
+	if e.sess == nil || !e.dirty {
+		return nil
+	}
+	if e.sess.Version <= e.written {
+		e.sess.Version = e.written + 1
+	}
+	for attempt := 0; ; attempt++ {
+		snap := cloneSession(e.sess)
+		res, err := s.cfg.Store.Put(ctx, snap)
+		if err == nil {
+			s.checkpoints.Add(1)
+			if res.Version > snap.Version {
+				e.sess.Version = res.Version
+			}
+			e.sess.ExpiresAt = snap.ExpiresAt
+			e.written = e.sess.Version
+			e.dirty = false
+			s.setInfo(e, e.sess)
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			s.checkpointErrs.Add(1)
+			return err
+		}
+		s.conflicts.Add(1)
+		if attempt == 1 {
+			s.checkpointErrs.Add(1)
+			return err
+		}
+		cur, gerr := s.cfg.Store.Get(ctx, e.id)
+		if gerr != nil {
+			s.checkpointErrs.Add(1)
+			return gerr
+		}
+		merged := cloneSession(cur)
+		have := map[string]bool{}
+		for _, m := range cur.Messages {
+			have[m.ID] = true
+		}
+		for _, m := range e.sess.Messages {
+			if !have[m.ID] {
+				merged.Messages = append(merged.Messages, m)
+			}
+		}
+		sort.SliceStable(merged.Messages, func(i, j int) bool {
+			return merged.Messages[i].Timestamp.Before(merged.Messages[j].Timestamp)
+		})
+		merged.Messages = bound(merged.Messages, s.cfg.MaxMessages)
+		merged.Version = max(cur.Version, e.sess.Version) + 1
+		merged.LastActiveRegion = s.cfg.Region
+		merged.LastActiveAt = e.sess.LastActiveAt
+		e.sess = merged
+		e.written = cur.Version
+	}
+}
+
+// startLoop starts e's own periodic checkpoint loop (one per session, SPEC
+// §5 defect 5). Caller holds e.mu.
+func (s *Service) startLoop(e *entry) {
+	if s.cfg.Policy != Periodic || e.stop != nil {
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed { // Close is (or has been) waiting for the loops; start no new one
+		return
+	}
+	e.stop, e.done = make(chan struct{}), make(chan struct{})
+	s.loops.Add(1)
+	s.activeLoops.Add(1)
+	go s.loop(e, e.stop, e.done)
+}
+
+func (s *Service) loop(e *entry, stop, done chan struct{}) {
+	// Deferred in reverse: done is closed last, so a waiter on done sees the
+	// loop fully accounted for.
+	defer close(done)
+	defer s.loops.Done()
+	defer s.activeLoops.Add(-1)
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		if e.sess != nil && !s.cfg.Now().Before(e.sess.ExpiresAt) {
+			// Expired: nothing more to save; stop this session's loop only.
+			e.sess = nil
+			s.forget(e)
+			e.mu.Unlock()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Interval)
+		if err := s.checkpoint(ctx, e); err != nil {
+			s.log.Warn("periodic checkpoint failed", "session_id", e.id, "err", err)
+		}
+		cancel()
+		e.mu.Unlock()
+	}
+}
+
+// EndSession writes a final checkpoint of id and stops its loop (the seed's
+// endSession); other sessions are unaffected.
+func (s *Service) EndSession(ctx context.Context, id string) error {
+	s.mu.Lock()
+	e, ok := s.sessions[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := s.checkpoint(ctx, e); err != nil {
+		return err
+	}
+	done := e.done
+	s.forget(e)
+	e.sess = nil
+	if done != nil {
+		e.mu.Unlock()
+		<-done // the loop may be waiting for e.mu
+		e.mu.Lock()
+	}
+	return nil
+}
+
+// GetSession returns the conversation: the in-memory copy when this region
+// holds one, else a consistent read from the store.
+func (s *Service) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	e, err := s.lock(id)
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.Unlock()
+	sess, _, err := s.load(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Policy == OnAck {
+		s.setInfo(e, sess)
+	}
+	return cloneSession(sess), nil
+}
+
+// Sessions lists the sessions this region holds or has served.
+func (s *Service) Sessions() []SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(s.sessions))
+	for _, e := range s.sessions {
+		if e.info.ID != "" {
+			out = append(out, e.info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ActiveSessions lists sessions active within the last `since`.
+func (s *Service) ActiveSessions(since time.Duration) []SessionInfo {
+	cutoff := s.cfg.Now().Add(-since)
+	var out []SessionInfo
+	for _, in := range s.Sessions() {
+		if !in.LastActiveAt.Before(cutoff) && s.cfg.Now().Before(in.ExpiresAt) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// FlushAll writes every dirty session now and waits for the writes (the
+// failover final checkpoint, SPEC §5 defect 2): each write carries a fresh
+// version. It returns how many sessions were written.
+func (s *Service) FlushAll(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	entries := make([]*entry, 0, len(s.sessions))
+	for _, e := range s.sessions {
+		entries = append(entries, e)
+	}
+	s.mu.Unlock()
+	n := 0
+	var errs []error
+	for _, e := range entries {
+		e.mu.Lock()
+		wasDirty := e.sess != nil && e.dirty
+		err := s.checkpoint(ctx, e)
+		e.mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("session %q: %w", e.id, err))
+		} else if wasDirty {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// Close stops every checkpoint loop, then writes a final checkpoint of every
+// dirty session and waits for it.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	entries := make([]*entry, 0, len(s.sessions))
+	for _, e := range s.sessions {
+		entries = append(entries, e)
+	}
+	s.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		if e.stop != nil {
+			close(e.stop)
+			e.stop = nil
+		}
+		e.mu.Unlock()
+	}
+	s.loops.Wait()
+	var errs []error
+	for _, e := range entries {
+		e.mu.Lock()
+		if err := s.checkpoint(ctx, e); err != nil {
+			errs = append(errs, fmt.Errorf("session %q: %w", e.id, err))
+		}
+		e.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func replyID(messageID string) string { return messageID + ":reply" }
+
+// duplicate finds messageID in sess and returns the stored reply.
+func duplicate(sess *store.Session, messageID string) (Result, bool) {
+	found := false
+	var reply store.Message
+	for _, m := range sess.Messages {
+		if m.ID == messageID {
+			found = true
+		}
+		if m.ID == replyID(messageID) {
+			reply = m
+			found = true
+		}
+	}
+	if !found {
+		return Result{}, false
+	}
+	return Result{SessionID: sess.ID, MessageID: messageID, Version: sess.Version, Reply: reply, Duplicate: true}, true
+}
+
+func bound(msgs []store.Message, n int) []store.Message {
+	if len(msgs) <= n {
+		return msgs
+	}
+	return append([]store.Message(nil), msgs[len(msgs)-n:]...)
+}
+
+func cloneSession(s *store.Session) *store.Session {
+	c := *s
+	c.Messages = append([]store.Message(nil), s.Messages...)
+	if s.State != nil {
+		c.State = make(map[string]string, len(s.State))
+		for k, v := range s.State {
+			c.State[k] = v
+		}
+	}
+	return &c
+}
+
+// answer gets the reply from the exact-match cache or the model. Cache
+// failures degrade to a model call: Redis is not needed to ack.
+func (s *Service) answer(ctx context.Context, sess *store.Session, prompt string) (model.Reply, bool, error) {
+	key := cache.Key(s.cfg.Model.Name(), prompt)
+	if s.cfg.Cache != nil {
+		if r, ok := s.cacheGet(ctx, key); ok {
+			s.cacheHits.Add(1)
+			return r, true, nil
+		}
+	}
+	s.cacheMisses.Add(1)
+	reply, err := s.cfg.Model.Complete(ctx, sess.Messages, prompt)
+	if err != nil {
+		return model.Reply{}, false, fmt.Errorf("model: %w", err)
+	}
+	// A reply that mutates is an action, not an answer: replaying it from a
+	// cache would skip the tool call, so it is never cached.
+	if s.cfg.Cache != nil && !reply.HasMutation() {
+		s.cachePut(ctx, key, reply)
+	}
+	return reply, false, nil
+}

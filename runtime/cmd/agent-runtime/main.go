@@ -1,0 +1,226 @@
+// Command agent-runtime runs one region of the multi-region agent runtime:
+// the agent API, health, admin and peer endpoints over HTTP, backed by the
+// global DynamoDB store and this region's Redis cache.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/agentops/failover-harness/runtime/agent"
+	"github.com/agentops/failover-harness/runtime/alert"
+	"github.com/agentops/failover-harness/runtime/cache"
+	"github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/failover"
+	"github.com/agentops/failover-harness/runtime/model"
+	"github.com/agentops/failover-harness/runtime/region"
+	"github.com/agentops/failover-harness/runtime/server"
+	"github.com/agentops/failover-harness/runtime/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run returns the process exit code: 0 ok, 1 runtime failure, 2 bad config.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := config.Load("", args)
+	if errors.Is(err, flag.ErrHelp) {
+		config.Usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "agent-runtime:", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("region", cfg.Region)
+	if err := serve(ctx, cfg, log, stdout); err != nil {
+		log.Error("agent-runtime stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	strategy, err := store.ParseStrategy(cfg.ConflictStrategy)
+	if err != nil {
+		return err
+	}
+	policy, err := agent.ParsePolicy(cfg.Checkpoint.Policy)
+	if err != nil {
+		return err
+	}
+	dyn, err := store.NewDynamo(ctx, store.DynamoConfig{
+		Endpoint: cfg.DynamoDB.Endpoint, Table: cfg.DynamoDB.Table, AWSRegion: cfg.DynamoDB.AWSRegion,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Strategy: strategy,
+		// A partitioned store must fail a request well inside a client's patience.
+		OpTimeout: cfg.Health.Timeout,
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.DynamoDB.CreateTable {
+		if err := dyn.CreateTable(ctx); err != nil {
+			return fmt.Errorf("dynamodb.create_table: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().String()
+
+	regions := make([]region.Region, 0, len(cfg.Regions))
+	for _, r := range cfg.Regions {
+		regions = append(regions, region.Region{Name: r.Name, Endpoint: r.Endpoint, Weight: r.Weight, Priority: r.Priority})
+	}
+	if len(regions) == 0 { // single-region mode: the router knows only itself
+		regions = append(regions, region.Region{Name: cfg.Region, Endpoint: "http://" + addr, Weight: 1})
+	}
+	peerClient := &http.Client{Timeout: cfg.Health.Timeout}
+	router, err := region.NewRouter(region.Config{
+		Regions: regions, Self: cfg.Region, Timeout: cfg.Health.Timeout,
+		HealthyThreshold: cfg.Health.HealthyThreshold, UnhealthyThreshold: cfg.Health.UnhealthyThreshold,
+		Client: peerClient,
+	})
+	if err != nil {
+		return err
+	}
+
+	var (
+		rdb  *redis.Client
+		c    *cache.Cache
+		repl *cache.Replicator
+	)
+	if cfg.Redis.Addr != "" {
+		// Short timeouts: a dead Redis must cost a cache miss, not a stalled request.
+		to := cfg.Health.Timeout / 4
+		rdb = redis.NewClient(&redis.Options{
+			Addr: cfg.Redis.Addr, DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to, MaxRetries: 0,
+		})
+		defer rdb.Close()
+		c = cache.New(rdb, cfg.Region, cfg.Cache.TTL, time.Now)
+		if cfg.WarmupSecret != "" {
+			repl, err = newReplicator(cfg, c, peerClient, router)
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	svc, err := agent.New(agent.Config{
+		Region: cfg.Region, Store: dyn, Cache: c, Replicator: broadcastIf(cfg.Cache.Replicate, repl),
+		Model: model.FakeLLM{Latency: cfg.Model.Latency}, Policy: policy, Interval: cfg.Checkpoint.Interval,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	sender := alert.NewSender(cfg.Alert.Webhook, peerClient, "agent-runtime/"+cfg.Region)
+	fm, err := failover.New(failover.Config{
+		Router: router, Self: cfg.Region, Interval: cfg.Health.Interval, Auto: cfg.Failover.Auto,
+		Alert: sender, Flusher: svc, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Region: cfg.Region, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl,
+		Router: router, Failover: fm, Alert: sender, AdminToken: cfg.AdminToken,
+		HealthTimeout: cfg.Health.Timeout, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Health.Timeout * 2, IdleTimeout: time.Minute}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	if repl != nil {
+		repl.Start(bg)
+	}
+	fm.Start(bg)
+	log.Info("listening", "addr", addr, "policy", string(policy), "strategy", string(strategy))
+	fmt.Fprintf(stdout, "READY region=%s addr=%s\n", cfg.Region, addr)
+	if repl != nil && cfg.Cache.WarmOnStart {
+		go func() {
+			// A restarted region asks its peers for their recent entries.
+			n, err := repl.PullFromPeers(bg)
+			if err != nil {
+				log.Warn("cache warm-on-start incomplete", "pulled", n, "err", err)
+				return
+			}
+			log.Info("cache warmed from peers", "pulled", n)
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "cause", context.Cause(ctx))
+	case runErr = <-serveErr:
+	}
+	cancelBG()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	// Awaited final checkpoints of dirty sessions, each with a fresh version.
+	if err := svc.Close(sctx); err != nil {
+		log.Error("final checkpoints failed", "err", err)
+		runErr = errors.Join(runErr, err)
+	}
+	fm.Wait()
+	log.Info("stopped")
+	if errors.Is(runErr, http.ErrServerClosed) {
+		return nil
+	}
+	return runErr
+}
+
+// broadcastIf returns repl only when replication is on (cache.replicate).
+func broadcastIf(on bool, repl *cache.Replicator) *cache.Replicator {
+	if on {
+		return repl
+	}
+	return nil
+}
+
+// newReplicator replicates to every other configured region, reached at
+// the endpoint this region uses for it.
+func newReplicator(cfg config.Config, c *cache.Cache, client *http.Client, router *region.Router) (*cache.Replicator, error) {
+	return cache.NewReplicator(cache.ReplicatorConfig{
+		Region: cfg.Region, Secret: []byte(cfg.WarmupSecret), Staleness: cfg.Cache.Staleness, Cache: c,
+		Client: client, SendTimeout: cfg.Health.Timeout,
+		Peers: func() []cache.Peer {
+			var peers []cache.Peer
+			for _, r := range router.Regions() {
+				// A peer our router sees as down would only cost send timeouts.
+				if r.Name != cfg.Region && r.Status != region.StatusDown {
+					peers = append(peers, cache.Peer{Name: r.Name, URL: r.Endpoint})
+				}
+			}
+			return peers
+		},
+	})
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentops/failover-harness/runtime/cache/redistest"
+	"github.com/agentops/failover-harness/runtime/store"
+	"github.com/agentops/failover-harness/runtime/store/dynamotest"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHelpAndBadValues(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "-checkpoint-policy") {
+		t.Fatalf("--help: code %d out %q", code, out.String())
+	}
+	cases := map[string][]string{
+		"checkpoint.policy: must be one of on-ack, periodic, on-mutation": {"--region", "r", "--admin-token", "t", "--warmup-secret", "s", "--checkpoint-policy", "never"},
+		"session-ttl":      {"--session-ttl", "forever"},
+		"region: required": {"--admin-token", "t", "--warmup-secret", "s"},
+	}
+	for want, args := range cases {
+		errb.Reset()
+		if code := run(context.Background(), args, io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), want) {
+			t.Errorf("%v: code %d stderr %q, want exit 2 naming %q", args, code, errb.String(), want)
+		}
+	}
+}
+
+func TestServeReadyAdminAndGracefulStop(t *testing.T) {
+	ep := dynamotest.Endpoint(t)
+	raddr := redistest.ForTest(t)
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := fmt.Sprintf(`region: us-east-1
+listen: 127.0.0.1:0
+admin_token: tok
+warmup_secret: sec
+dynamodb: {endpoint: %s, table: bin_sessions, aws_region: us-east-1, create_table: true}
+redis: {addr: %s}
+checkpoint: {policy: periodic, interval: 1h}
+health: {interval: 1h, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 1}
+cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
+`, ep, raddr)
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"--config", cfgPath}, pw, logs)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("no READY line; logs:\n%s", logs.String())
+	}
+	line := sc.Text()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	addr, ok := strings.CutPrefix(line, "READY region=us-east-1 addr=")
+	if !ok || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("READY line %q", line)
+	}
+	base := "http://" + addr
+	call := func(method, path, body string, auth bool) (int, map[string]any) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if auth {
+			req.Header.Set("Authorization", "Bearer tok")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		if res.Header.Get("X-Served-By") != "us-east-1" {
+			t.Fatalf("%s %s: X-Served-By %q", method, path, res.Header.Get("X-Served-By"))
+		}
+		return res.StatusCode, m
+	}
+	if code, m := call("GET", "/health", "", false); code != 200 || m["status"] != "active" {
+		t.Fatalf("health %d %v", code, m)
+	}
+	if code, _ := call("POST", "/v1/sessions", `{"user_id":"u","session_id":"s1"}`, false); code != 201 {
+		t.Fatalf("create %d", code)
+	}
+	code, m := call("POST", "/v1/sessions/s1/messages", `{"message_id":"m1","content":"hi"}`, false)
+	if code != 200 || m["durable"] != false {
+		t.Fatalf("periodic message %d %v", code, m)
+	}
+	if code, m := call("GET", "/regions", "", true); code != 200 || m["current"] != "us-east-1" {
+		t.Fatalf("regions %d %v", code, m)
+	}
+	if code, m := call("GET", "/regions/failover/dry-run", "", true); code != 200 || m["current"] != "us-east-1" {
+		t.Fatalf("dry-run %d %v", code, m)
+	}
+	if code, _ := call("POST", "/regions/health-check", "", true); code != 200 {
+		t.Fatalf("health-check %d", code)
+	}
+	if code, m := call("POST", "/regions/failover", `{"target":"us-east-1"}`, true); code != 409 || m["code"] != "FAILOVER_REJECTED" {
+		t.Fatalf("failover to self %d %v", code, m)
+	}
+	if code, m := call("GET", "/regions/failover/history", "", true); code != 200 || m["history"] == nil {
+		t.Fatalf("history %d %v", code, m)
+	}
+
+	cancel() // what SIGTERM does via signal.NotifyContext
+	select {
+	case c := <-exit:
+		if c != 0 {
+			t.Fatalf("exit %d; logs:\n%s", c, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no graceful stop")
+	}
+	// The periodic (non-durable) message was flushed on the way out.
+	st, err := store.NewDynamo(context.Background(), store.DynamoConfig{Endpoint: ep, Table: "bin_sessions"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := st.Get(context.Background(), "s1")
+	if err != nil || len(sess.Messages) != 2 || sess.Version != 2 {
+		t.Fatalf("final flush: %+v %v", sess, err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Fatalf("logs not JSON/slog:\n%s", logs.String())
+	}
+}

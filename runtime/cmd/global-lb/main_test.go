@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lineWriter signals the first line written.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	line chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if i := bytes.IndexByte(w.buf.Bytes(), '\n'); i >= 0 && w.line != nil {
+		w.line <- string(w.buf.Bytes()[:i])
+		w.line = nil
+	}
+	return len(p), nil
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	region := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-By", "us-east-1")
+	}))
+	defer region.Close()
+	cfg := filepath.Join(t.TempDir(), "lb.yaml")
+	yml := "listen: 127.0.0.1:9\nregions:\n  - {name: us-east-1, url: " + region.URL + ", weight: 50}\nhealth: {interval: 1h}\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	out := &lineWriter{line: ready}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "--listen", "127.0.0.1:0", "--health-interval", "50ms"}, out, io.Discard)
+	}()
+	var line string
+	select {
+	case line = <-ready:
+	case code := <-done:
+		t.Fatalf("exited %d before READY", code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no READY line within 10s")
+	}
+	addr, ok := strings.CutPrefix(line, "READY lb addr=")
+	if !ok || strings.HasSuffix(addr, ":0") {
+		t.Fatalf("READY line %q", line)
+	}
+	resp, err := http.Get("http://" + addr + "/lb/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/lb/health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get("http://" + addr + "/anything")
+	if err != nil || resp.Header.Get("X-Served-By") != "us-east-1" {
+		t.Fatalf("proxy: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not stop after cancel")
+	}
+}
+
+func TestRunBadValuesExit2NamingField(t *testing.T) {
+	cases := map[string][]string{
+		"health.interval":          {"--region", "a=http://127.0.0.1:1", "--health-interval", "soon"},
+		"health.failure_threshold": {"--region", "a=http://127.0.0.1:1", "--health-failure-threshold", "11"},
+		"regions:":                 {},
+		"retry.attempts":           {"--region", "a=http://127.0.0.1:1", "--retry-attempts", "x"},
+		"regions[0].url":           {"--region", "a=nope"},
+		"no-such-flag":             {"--no-such-flag", "1"},
+	}
+	for want, args := range cases {
+		var errOut bytes.Buffer
+		code := run(context.Background(), args, io.Discard, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming %q", args, code, errOut.String(), want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, io.Discard, &errOut); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, f := range []string{"-config", "-health-failure-threshold", "-retry-per-try-timeout", "-alert-webhook", "-region"} {
+		if !strings.Contains(errOut.String(), f) {
+			t.Errorf("usage lacks %s", f)
+		}
+	}
+}

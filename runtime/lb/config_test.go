@@ -1,0 +1,171 @@
+package lb
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fullYAML = `
+listen: 127.0.0.1:0
+regions:
+  - {name: us-east-1, url: http://127.0.0.1:9101, weight: 50}
+  - {name: eu-west-1, url: http://127.0.0.1:9102, weight: 30}
+  - {name: ap-southeast-1, url: http://127.0.0.1:9103, weight: 20}
+health: {path: /health, interval: 10s, timeout: 2s, failure_threshold: 3, success_threshold: 2, enabled: true}
+outlier: {enabled: true, consecutive_failures: 3, ejection: 5s}
+retry: {enabled: true, attempts: 2, per_try_timeout: 2s}
+alert: {webhook: "", name: NoHealthyRegion}
+`
+
+func writeFile(t *testing.T, content string) string {
+	p := filepath.Join(t.TempDir(), "lb.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigFull(t *testing.T) {
+	c, err := LoadConfig(writeFile(t, fullYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Regions) != 3 || c.Regions[1].Weight != 30 || c.Health.Interval != 10*time.Second ||
+		c.Outlier.Ejection != 5*time.Second || c.Retry.PerTryTimeout != 2*time.Second || c.Alert.Name != "NoHealthyRegion" {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestLoadConfigDefaultsAndPartialSections(t *testing.T) {
+	c, err := LoadConfig(writeFile(t, "regions: [{name: a, url: 'http://127.0.0.1:1', weight: 1}]\nhealth: {interval: 300ms}\nretry: {enabled: false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	if c.Health.Interval != 300*time.Millisecond || c.Health.Timeout != want.Health.Timeout ||
+		c.Health.FailureThreshold != 3 || c.Health.SuccessThreshold != 2 || !c.Health.Enabled || c.Health.Path != "/health" {
+		t.Fatalf("health = %+v; unspecified keys must keep defaults", c.Health)
+	}
+	if c.Retry.Enabled || c.Retry.Attempts != 2 || c.Outlier != want.Outlier || c.Listen != want.Listen {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestLoadConfigErrorsNameTheField(t *testing.T) {
+	base := "regions: [{name: a, url: 'http://127.0.0.1:1', weight: 1}]\n"
+	cases := map[string]string{
+		"regions: [{name: a, url: 'http://x', wieght: 1}]\n":                  "regions[0].wieght: line 1: field wieght not found",
+		base + "retry:\n  attempts: two\n":                                    "retry.attempts: line 3",
+		base + "bogus: 1\n":                                                   "bogus: line 2",
+		base + "health: {interval: 10}\n":                                     "health.interval: line 2",
+		"regions: []\n":                                                       "regions:",
+		"regions: [{name: '', url: 'http://x'}]\n":                            "regions[0].name",
+		"regions: [{name: a, url: 'http://x'}, {name: a, url: 'http://y'}]\n": "regions[1].name",
+		"regions: [{name: a, url: 'ftp://x'}]\n":                              "regions[0].url",
+		"regions: [{name: a, url: 'http://x', weight: -1}]\n":                 "regions[0].weight",
+		base + "health: {failure_threshold: 11}\n":                            "health.failure_threshold",
+		base + "health: {failure_threshold: 0}\n":                             "health.failure_threshold",
+		base + "health: {success_threshold: 0}\n":                             "health.success_threshold",
+		base + "health: {path: health}\n":                                     "health.path",
+		base + "health: {timeout: 0s}\n":                                      "health.timeout",
+		base + "health: {interval: -1s}\n":                                    "health.interval",
+		base + "outlier: {consecutive_failures: 0}\n":                         "outlier.consecutive_failures",
+		base + "outlier: {ejection: 0s}\n":                                    "outlier.ejection",
+		base + "retry: {attempts: 0}\n":                                       "retry.attempts",
+		base + "retry: {per_try_timeout: 0s}\n":                               "retry.per_try_timeout",
+		base + "alert: {webhook: 'not a url'}\n":                              "alert.webhook",
+		base + "alert: {name: ''}\n":                                          "alert.name",
+		base + "listen: nonsense\n":                                           "listen",
+	}
+	for yml, want := range cases {
+		_, err := LoadConfig(writeFile(t, yml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want it to name %q", yml, err, want)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+func TestSetOverrides(t *testing.T) {
+	c := Default()
+	for _, f := range ScalarFields {
+		var v string
+		switch {
+		case strings.HasSuffix(f, "enabled"):
+			v = "false"
+		case strings.HasSuffix(f, "interval"), strings.HasSuffix(f, "timeout"), strings.HasSuffix(f, "ejection"):
+			v = "750ms"
+		case strings.HasSuffix(f, "threshold"), strings.HasSuffix(f, "failures"), strings.HasSuffix(f, "attempts"), f == "seed":
+			v = "4"
+		case f == "health.path":
+			v = "/healthz"
+		case f == "alert.webhook":
+			v = "http://127.0.0.1:9/hook"
+		default:
+			v = "127.0.0.1:8080"
+		}
+		if err := c.Set(f, v); err != nil {
+			t.Fatalf("Set(%s, %s): %v", f, v, err)
+		}
+	}
+	if c.Health.Interval != 750*time.Millisecond || c.Health.FailureThreshold != 4 || c.Retry.Enabled || c.Seed != 4 ||
+		c.Outlier.Ejection != 750*time.Millisecond || c.Health.Path != "/healthz" || c.Alert.Webhook != "http://127.0.0.1:9/hook" {
+		t.Fatalf("after overrides: %+v", c)
+	}
+	for field, v := range map[string]string{"health.interval": "soon", "retry.attempts": "two", "outlier.enabled": "maybe", "seed": "x"} {
+		if err := c.Set(field, v); err == nil || !strings.HasPrefix(err.Error(), field+":") {
+			t.Errorf("Set(%s, %s) = %v, want an error naming the field", field, v, err)
+		}
+	}
+	if err := c.Set("nope", "1"); err == nil {
+		t.Error("unknown field accepted")
+	}
+}
+
+func TestParseRegion(t *testing.T) {
+	r, err := ParseRegion("us-east-1=http://127.0.0.1:9101@50")
+	if err != nil || r.Name != "us-east-1" || r.URL != "http://127.0.0.1:9101" || r.Weight != 50 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = ParseRegion("eu=http://127.0.0.1:9102")
+	if err != nil || r.Weight != 1 || r.URL != "http://127.0.0.1:9102" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range []string{"nourl", "=http://x", "a=http://x@heavy"} {
+		if _, err := ParseRegion(bad); err == nil {
+			t.Errorf("ParseRegion(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzLoadConfig(f *testing.F) {
+	f.Add(fullYAML)
+	f.Add("")
+	f.Add("regions: [{name: a, url: 'http://127.0.0.1:1', weight: 1}]\n")
+	f.Add("health: {interval: 1h, failure_threshold: 10}\nregions: [{name: a, url: 'https://h', weight: 255}]")
+	f.Add("regions: {name: a}\n")
+	f.Add("listen: [\n")
+	f.Add("retry: {attempts: 99999999999999999999}")
+	f.Fuzz(func(t *testing.T, yml string) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(p)
+		if err != nil {
+			return
+		}
+		// Anything LoadConfig accepts must build an LB.
+		l, err := New(c, nil)
+		if err != nil {
+			t.Fatalf("LoadConfig accepted a config New rejects: %v", err)
+		}
+		l.Close()
+	})
+}

@@ -1,0 +1,661 @@
+// Package lb is the global load balancer standing in for Route 53 weighted
+// records plus CloudFront: weighted and session-sticky routing, active health
+// checks with thresholds, passive outlier ejection, retry of idempotent
+// requests on another region, a 503 status page and a no-healthy-region
+// alert.
+package lb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"html/template"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentops/failover-harness/runtime/alert"
+)
+
+// Region statuses as decided by health checks, plus the pseudo-status used
+// in transitions for outlier ejection.
+const (
+	StatusActive   = "active"
+	StatusDegraded = "degraded"
+	StatusDown     = "down"
+	StatusEjected  = "ejected"
+)
+
+// MaxBodyBytes bounds buffered request bodies (needed to retry them).
+const MaxBodyBytes = 1 << 20
+
+// maxTransitions bounds the transition log kept for /lb/status.
+const maxTransitions = 1000
+
+// RegionStatus is one region as reported by GET /lb/status.
+type RegionStatus struct {
+	Name                string     `json:"name"`
+	URL                 string     `json:"url"`
+	Weight              int        `json:"weight"`
+	Status              string     `json:"status"`
+	EjectedUntil        *time.Time `json:"ejected_until"`
+	InRotation          bool       `json:"in_rotation"`
+	Requests            int64      `json:"requests"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	LastError           string     `json:"last_error,omitempty"`
+}
+
+// Transition is one change of a region's status (ejection included).
+type Transition struct {
+	Region string    `json:"region"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	At     time.Time `json:"at"` // encoded RFC3339Nano
+}
+
+// Status is the body of GET /lb/status.
+type Status struct {
+	Regions     []RegionStatus   `json:"regions"`
+	Transitions []Transition     `json:"transitions"`
+	Alerts      alert.AlertStats `json:"alerts"`
+}
+
+type backend struct {
+	name   string
+	weight int
+	target *url.URL
+
+	status       string
+	consecFail   int
+	consecOK     int
+	lastErr      string
+	outlierFails int
+	ejectedUntil time.Time // zero when not ejected
+
+	// requests counts proxied attempts (not health probes) sent to this
+	// region, like Envoy's upstream_rq_total: it shows traffic that a retry
+	// later hid from the client.
+	requests atomic.Int64
+}
+
+// LB is the global load balancer. Safe for concurrent use.
+type LB struct {
+	cfg       Config
+	log       *slog.Logger
+	transport *http.Transport
+	health    *http.Client
+	alert     *alert.Sender
+	proxy     *httputil.ReverseProxy
+
+	mu          sync.Mutex
+	backends    []*backend
+	transitions []Transition
+	rnd         *rand.Rand
+
+	alertMu     sync.Mutex
+	alertFiring atomic.Bool
+	alertSync   atomic.Bool // an asynchronous alert sync is in flight
+	wg          sync.WaitGroup
+}
+
+// New builds an LB from a validated-or-not config (it validates).
+func New(cfg Config, logger *slog.Logger) (*LB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	l := &LB{cfg: cfg, log: logger, rnd: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15))}
+	for i, rc := range cfg.Regions {
+		u, err := url.Parse(rc.URL)
+		if err != nil {
+			return nil, fmt.Errorf("regions[%d].url: %v", i, err)
+		}
+		l.backends = append(l.backends, &backend{name: rc.Name, weight: rc.Weight, target: u, status: StatusActive})
+	}
+	// Connection reuse matters for a proxy; dial and per-try bounds keep an
+	// unresponsive region from pinning connections.
+	l.transport = &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.Retry.PerTryTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	l.health = &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: cfg.Health.Timeout}).DialContext,
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	l.alert = alert.NewSender(cfg.Alert.Webhook, &http.Client{Timeout: 5 * time.Second}, "global-lb")
+	l.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetXForwarded()
+			pr.Out.Host = "" // use the region's host
+		},
+		Transport:    &retryTransport{lb: l},
+		ErrorHandler: l.proxyError,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return l, nil
+}
+
+// Handler serves /lb/status, /lb/health and proxies everything else.
+func (l *LB) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /lb/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, l.Status())
+	})
+	mux.HandleFunc("GET /lb/health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", l.serveProxy)
+	return mux
+}
+
+// Start runs active health checks in the background until ctx is done (a
+// first round immediately, then every health.interval). Wait blocks until
+// the background work has stopped.
+func (l *LB) Start(ctx context.Context) {
+	if !l.cfg.Health.Enabled {
+		return
+	}
+	l.wg.Go(func() {
+		t := time.NewTicker(l.cfg.Health.Interval)
+		defer t.Stop()
+		for {
+			l.CheckNow(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// Wait blocks until Start's loop and pending alert notifications are done.
+func (l *LB) Wait() { l.wg.Wait() }
+
+// Close releases idle upstream connections.
+func (l *LB) Close() {
+	l.transport.CloseIdleConnections()
+	if t, ok := l.health.Transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+// Status reports regions and transitions, as GET /lb/status.
+func (l *LB) Status() Status {
+	now := time.Now()
+	l.mu.Lock()
+	l.expireLocked(now)
+	st := Status{Transitions: slices.Clone(l.transitions)}
+	for _, b := range l.backends {
+		rs := RegionStatus{Name: b.name, URL: b.target.String(), Weight: b.weight, Status: b.status,
+			InRotation: b.inRotation(), Requests: b.requests.Load(), ConsecutiveFailures: b.consecFail, LastError: b.lastErr}
+		if !b.ejectedUntil.IsZero() {
+			t := b.ejectedUntil
+			rs.EjectedUntil = &t
+		}
+		st.Regions = append(st.Regions, rs)
+	}
+	l.mu.Unlock()
+	if st.Transitions == nil {
+		st.Transitions = []Transition{}
+	}
+	st.Alerts = l.alert.Stats()
+	return st
+}
+
+func (b *backend) inRotation() bool { return b.status == StatusActive && b.ejectedUntil.IsZero() }
+
+func (l *LB) transitionLocked(b *backend, from, to string, at time.Time) {
+	l.transitions = append(l.transitions, Transition{Region: b.name, From: from, To: to, At: at})
+	if len(l.transitions) > maxTransitions {
+		l.transitions = slices.Delete(l.transitions, 0, len(l.transitions)-maxTransitions)
+	}
+	l.log.Info("region transition", "region", b.name, "from", from, "to", to)
+}
+
+// expireLocked ends ejections whose time has passed, recording the
+// transition at the moment the ejection ended.
+func (l *LB) expireLocked(now time.Time) {
+	for _, b := range l.backends {
+		if !b.ejectedUntil.IsZero() && !now.Before(b.ejectedUntil) {
+			l.transitionLocked(b, StatusEjected, b.status, b.ejectedUntil)
+			b.ejectedUntil = time.Time{}
+			b.outlierFails = 0
+		}
+	}
+}
+
+// ---- health checks ----
+
+type probeKind int
+
+const (
+	probeOK probeKind = iota
+	probeHTTP
+	probeConn
+)
+
+// CheckNow runs one round of health checks, every region in parallel, and
+// applies the thresholds. Only the HTTP status code is used.
+func (l *LB) CheckNow(ctx context.Context) {
+	kinds := make([]probeKind, len(l.backends))
+	errs := make([]string, len(l.backends))
+	var wg sync.WaitGroup
+	for i, b := range l.backends { // backends slice and targets are immutable
+		wg.Go(func() { kinds[i], errs[i] = l.probe(ctx, b.target) })
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return // shutting down: the results say nothing about the regions
+	}
+	now := time.Now()
+	l.mu.Lock()
+	for i, b := range l.backends {
+		prev := b.status
+		b.lastErr = errs[i]
+		if kinds[i] == probeOK {
+			b.consecOK++
+			b.consecFail = 0
+			if b.status != StatusActive && b.consecOK >= l.cfg.Health.SuccessThreshold {
+				b.status = StatusActive
+			}
+		} else {
+			b.consecFail++
+			b.consecOK = 0
+			if b.consecFail >= l.cfg.Health.FailureThreshold {
+				// Past the threshold the latest failure kind decides.
+				b.status = StatusDegraded
+				if kinds[i] == probeConn {
+					b.status = StatusDown
+				}
+			}
+		}
+		if b.status != prev {
+			l.transitionLocked(b, prev, b.status, now)
+		}
+	}
+	l.expireLocked(now)
+	l.mu.Unlock()
+	l.syncAlert(ctx)
+}
+
+func (l *LB) probe(ctx context.Context, target *url.URL) (probeKind, string) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Health.Timeout)
+	defer cancel()
+	u := *target
+	u.Path = strings.TrimRight(u.Path, "/") + l.cfg.Health.Path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return probeConn, err.Error()
+	}
+	resp, err := l.health.Do(req)
+	if err != nil {
+		return probeConn, err.Error()
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return probeHTTP, "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return probeOK, ""
+}
+
+// ---- alerting ----
+
+// syncAlert fires once when no region is in rotation and resolves when one
+// is. It reads the state under alertMu, so concurrent calls cannot reorder
+// firing and resolved.
+func (l *LB) syncAlert(ctx context.Context) {
+	l.alertMu.Lock()
+	defer l.alertMu.Unlock()
+	none := l.inRotationCount() == 0
+	name := l.cfg.Alert.Name
+	switch {
+	case none && !l.alert.Firing(name):
+		if err := l.alert.Fire(ctx, name, "no region is in rotation at the global load balancer", map[string]string{"component": "global-lb"}); err != nil {
+			l.log.Error("alert fire failed", "err", err)
+		}
+	case !none && l.alert.Firing(name):
+		if err := l.alert.Resolve(ctx, name); err != nil {
+			l.log.Error("alert resolve failed", "err", err)
+		}
+	}
+	l.alertFiring.Store(l.alert.Firing(name))
+}
+
+// syncAlertAsync runs syncAlert off the request path, at most one at a time.
+func (l *LB) syncAlertAsync() {
+	if !l.alertSync.CompareAndSwap(false, true) {
+		return
+	}
+	l.wg.Go(func() {
+		defer l.alertSync.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		l.syncAlert(ctx)
+	})
+}
+
+func (l *LB) inRotationCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expireLocked(time.Now())
+	n := 0
+	for _, b := range l.backends {
+		if b.inRotation() {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- routing ----
+
+// sessionKey returns the session id a request names: from the path
+// /v1/sessions/{id}[/...], or from the JSON body of POST /v1/sessions.
+func sessionKey(r *http.Request, body []byte) string {
+	const prefix = "/v1/sessions/"
+	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		return id
+	}
+	if r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/sessions" && len(body) > 0 {
+		var v struct {
+			SessionID string `json:"session_id"`
+		}
+		if json.Unmarshal(body, &v) == nil {
+			return v.SessionID
+		}
+	}
+	return ""
+}
+
+// rendezvousScore is weighted rendezvous hashing: the region with the highest
+// score for a key owns it; shares are proportional to weight and removing a
+// region only moves the keys it owned.
+func rendezvousScore(key, name string, weight int) float64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(name))
+	x := h.Sum64()
+	// splitmix64 finaliser: FNV's low bits are not uniform enough alone.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	u := (float64(x>>11) + 0.5) / (1 << 53) // uniform in (0,1)
+	return float64(weight) / -math.Log(u)
+}
+
+// order returns the regions in rotation in the order to try them: by
+// rendezvous score for a session key, else weighted random without
+// replacement. When every candidate has weight 0 they count as equal.
+func (l *LB) order(key string) []*backend {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expireLocked(time.Now())
+	var cands []*backend
+	total := 0
+	for _, b := range l.backends {
+		if b.inRotation() {
+			cands = append(cands, b)
+			total += b.weight
+		}
+	}
+	w := func(b *backend) int {
+		if total == 0 {
+			return 1
+		}
+		return b.weight
+	}
+	if key != "" {
+		scores := make(map[*backend]float64, len(cands))
+		for _, b := range cands {
+			scores[b] = rendezvousScore(key, b.name, w(b))
+		}
+		slices.SortStableFunc(cands, func(a, b *backend) int {
+			switch {
+			case scores[a] > scores[b]:
+				return -1
+			case scores[a] < scores[b]:
+				return 1
+			}
+			return strings.Compare(a.name, b.name)
+		})
+		return cands
+	}
+	out := make([]*backend, 0, len(cands))
+	rest := slices.Clone(cands)
+	for len(rest) > 0 {
+		sum := 0
+		for _, b := range rest {
+			sum += w(b)
+		}
+		i := len(rest) - 1 // weight-0 leftovers keep their order at the end
+		if sum > 0 {
+			n := l.rnd.IntN(sum)
+			for j, b := range rest {
+				if n < w(b) {
+					i = j
+					break
+				}
+				n -= w(b)
+			}
+		}
+		out = append(out, rest[i])
+		rest = slices.Delete(rest, i, i+1)
+	}
+	return out
+}
+
+// record feeds passive outlier detection with one upstream result.
+func (l *LB) record(b *backend, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ok {
+		b.outlierFails = 0
+		return
+	}
+	b.outlierFails++
+	if !l.cfg.Outlier.Enabled || !b.ejectedUntil.IsZero() || b.outlierFails < l.cfg.Outlier.ConsecutiveFailures {
+		return
+	}
+	now := time.Now()
+	b.ejectedUntil = now.Add(l.cfg.Outlier.Ejection)
+	l.transitionLocked(b, b.status, StatusEjected, now)
+}
+
+// ---- proxying ----
+
+type planKey struct{}
+
+type plan struct {
+	order []*backend
+	body  []byte
+}
+
+func (l *LB) serveProxy(w http.ResponseWriter, r *http.Request) {
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "cannot read request body", "BAD_REQUEST")
+			return
+		}
+		if len(b) > MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds 1 MiB", "BODY_TOO_LARGE")
+			return
+		}
+		body = b
+	}
+	order := l.order(sessionKey(r, body))
+	if len(order) == 0 {
+		if !l.alertFiring.Load() {
+			l.syncAlertAsync()
+		}
+		l.writeNoHealthy(w, r)
+		return
+	}
+	if l.alertFiring.Load() {
+		l.syncAlertAsync()
+	}
+	retryable := l.cfg.Retry.Enabled && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Header.Get("Idempotency-Key") != "")
+	n := 1
+	if retryable {
+		n = min(l.cfg.Retry.Attempts, len(order))
+	}
+	p := &plan{order: order[:n], body: body}
+	r = r.WithContext(context.WithValue(r.Context(), planKey{}, p))
+	r.Body = http.NoBody
+	l.proxy.ServeHTTP(w, r)
+}
+
+// retryTransport sends a request to each region of its plan in turn until
+// one answers below 500; each try is bounded by retry.per_try_timeout.
+type retryTransport struct{ lb *LB }
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	l := t.lb
+	p, _ := req.Context().Value(planKey{}).(*plan)
+	if p == nil || len(p.order) == 0 {
+		return nil, errors.New("lb: request without a routing plan")
+	}
+	var lastErr error
+	for i, b := range p.order {
+		last := i == len(p.order)-1
+		ctx, cancel := context.WithTimeout(req.Context(), l.cfg.Retry.PerTryTimeout)
+		out := req.Clone(ctx)
+		out.URL.Scheme = b.target.Scheme
+		out.URL.Host = b.target.Host
+		out.URL.Path = strings.TrimRight(b.target.Path, "/") + req.URL.Path
+		if req.URL.RawPath != "" {
+			out.URL.RawPath = strings.TrimRight(b.target.Path, "/") + req.URL.RawPath
+		}
+		out.Host = ""
+		out.TransferEncoding = nil // the body is buffered: send it with a length
+		if p.body != nil {
+			out.Body = io.NopCloser(bytes.NewReader(p.body))
+			out.ContentLength = int64(len(p.body))
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(p.body)), nil }
+		} else {
+			out.Body, out.ContentLength = nil, 0
+		}
+		b.requests.Add(1)
+		resp, err := l.transport.RoundTrip(out)
+		clientGone := req.Context().Err() != nil
+		if err != nil {
+			cancel()
+			if clientGone {
+				return nil, err // the client left; say nothing about the region
+			}
+			l.record(b, false)
+			l.log.Warn("upstream error", "region", b.name, "try", i+1, "err", err)
+			lastErr = fmt.Errorf("region %s: %w", b.name, err)
+			if last {
+				return nil, lastErr
+			}
+			continue
+		}
+		if resp.StatusCode >= 500 {
+			l.record(b, false)
+			if !last {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+				cancel()
+				l.log.Warn("retrying on next region", "region", b.name, "status", resp.StatusCode, "try", i+1)
+				continue
+			}
+		} else {
+			l.record(b, true)
+		}
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+	return nil, lastErr
+}
+
+// cancelBody releases the per-try context once the body is consumed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func (l *LB) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // client went away
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusGatewayTimeout, "upstream region timed out: "+err.Error(), "UPSTREAM_TIMEOUT")
+		return
+	}
+	writeError(w, http.StatusBadGateway, "upstream region failed: "+err.Error(), "UPSTREAM_UNAVAILABLE")
+}
+
+// ---- responses ----
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg, errCode string) {
+	writeJSON(w, code, map[string]string{"error": msg, "code": errCode})
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Service unavailable</title></head>
+<body><h1>Service temporarily unavailable</h1>
+<p>No region is healthy right now. Please retry shortly.</p>
+<table><thead><tr><th>Region</th><th>Status</th><th>In rotation</th></tr></thead><tbody>
+{{range .}}<tr><td>{{.Name}}</td><td>{{.Status}}</td><td>{{.InRotation}}</td></tr>
+{{end}}</tbody></table></body></html>
+`))
+
+func (l *LB) writeNoHealthy(w http.ResponseWriter, r *http.Request) {
+	regions := l.Status().Regions
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(l.cfg.Health.Interval.Seconds()))))
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if err := statusPage.Execute(w, regions); err != nil {
+			l.log.Error("status page", "err", err)
+		}
+		return
+	}
+	writeJSON(w, http.StatusServiceUnavailable, struct {
+		Error   string         `json:"error"`
+		Code    string         `json:"code"`
+		Regions []RegionStatus `json:"regions"`
+	}{"no healthy region", "NO_HEALTHY_REGION", regions})
+}

@@ -1,0 +1,32 @@
+package server
+
+import "github.com/agentops/failover-harness/runtime/metrics"
+
+// registerReplicatorMetrics exposes the replicator's counters under the
+// names the harness reads.
+func (s *Server) registerReplicatorMetrics(r *metrics.Registry) {
+	rp := s.cfg.Replicator
+	if rp == nil {
+		r.CounterFunc("cache_warmup_received_total", "Warmup entries accepted from peers.", nil, func() []metrics.Sample { return []metrics.Sample{{}} })
+		r.CounterFunc("cache_warmup_rejected_total", "Warmup requests/entries refused, by reason.", []string{"reason"}, func() []metrics.Sample { return nil })
+		r.CounterFunc("cache_warmup_pulled_total", "Entries pulled from peers on a cold start.", nil, func() []metrics.Sample { return []metrics.Sample{{}} })
+		return
+	}
+	r.CounterFunc("cache_warmup_received_total", "Warmup entries accepted from peers.", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(rp.Stats().Received)}}
+	})
+	r.CounterFunc("cache_warmup_rejected_total", "Warmup requests/entries refused, by reason.", []string{"reason"}, func() []metrics.Sample {
+		st := rp.Stats()
+		return []metrics.Sample{
+			{Labels: []string{"bad_signature"}, Value: float64(st.RejectedSignature)},
+			{Labels: []string{"stale"}, Value: float64(st.RejectedStale)},
+			{Labels: []string{"invalid"}, Value: float64(st.RejectedInvalid)},
+		}
+	})
+	r.CounterFunc("cache_warmup_pulled_total", "Entries pulled from peers on a cold start.", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(rp.Stats().Pulled)}}
+	})
+	r.CounterFunc("cache_warmup_sent_total", "Entries delivered to peers.", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(rp.Stats().Sent)}}
+	})
+}

@@ -1,0 +1,715 @@
+// Package server is the region runtime's HTTP surface: the agent API, the
+// health endpoint, the admin API (bearer token), the peer cache endpoints
+// and /metrics. Every response carries X-Served-By; errors are JSON.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentops/failover-harness/runtime/agent"
+	"github.com/agentops/failover-harness/runtime/alert"
+	"github.com/agentops/failover-harness/runtime/cache"
+	"github.com/agentops/failover-harness/runtime/failover"
+	"github.com/agentops/failover-harness/runtime/metrics"
+	"github.com/agentops/failover-harness/runtime/region"
+	"github.com/agentops/failover-harness/runtime/store"
+)
+
+// MaxBody is the request body limit (ARCHITECTURE: > 1 MiB → 413).
+const MaxBody = 1 << 20
+
+// Config wires a Server. Optional parts may be nil; their endpoints then
+// answer 503 NOT_CONFIGURED.
+type Config struct {
+	Region     string
+	Agent      *agent.Service // required
+	Store      store.Store    // required: /health pings it
+	StoreStats func() store.StoreStats
+	Cache      *cache.Cache
+	Replicator *cache.Replicator
+	Router     *region.Router
+	Failover   *failover.Manager
+	Alert      *alert.Sender
+	AdminToken string // required
+	Metrics    *metrics.Registry
+
+	// HealthTimeout bounds each dependency ping of /health; default 1s.
+	HealthTimeout time.Duration
+	// CachePingTTL is how long a Redis ping result is reused; default 1s.
+	CachePingTTL time.Duration
+	// ActiveWindow is the default ?since= of /regions/sessions/active; default 5m.
+	ActiveWindow time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Server serves one region.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	token   [32]byte
+
+	messages *metrics.Counter
+	requests *metrics.Counter
+	latency  *metrics.Histogram
+
+	pingMu   sync.Mutex
+	pingAt   time.Time
+	pingErr  error
+	pingDone bool
+}
+
+// New validates cfg and builds the handler.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Region == "":
+		return nil, errors.New("server: region: required")
+	case cfg.Agent == nil:
+		return nil, errors.New("server: agent: required")
+	case cfg.Store == nil:
+		return nil, errors.New("server: store: required")
+	case cfg.AdminToken == "":
+		return nil, errors.New("server: admin_token: required")
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = time.Second
+	}
+	if cfg.CachePingTTL <= 0 {
+		cfg.CachePingTTL = time.Second
+	}
+	if cfg.ActiveWindow <= 0 {
+		cfg.ActiveWindow = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewRegistry("region", cfg.Region)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("region", cfg.Region), mux: http.NewServeMux()}
+	// Hash so the constant-time compare also hides the token's length.
+	s.token = sha256.Sum256([]byte("Bearer " + cfg.AdminToken))
+	s.registerMetrics()
+	s.routes()
+	s.handler = s.recoverer(s.servedBy(s.instrument(s.mux)))
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the registry (for adding process-level metrics).
+func (s *Server) Metrics() *metrics.Registry { return s.cfg.Metrics }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("POST /v1/sessions", s.createSession)
+	m.HandleFunc("POST /v1/sessions/{id}/messages", s.postMessage)
+	m.HandleFunc("GET /v1/sessions/{id}", s.getSession)
+	m.HandleFunc("GET /health", s.health)
+	m.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	if s.cfg.Replicator != nil {
+		m.Handle("POST /cache/warmup", s.limitBody(s.cfg.Replicator.WarmupHandler()))
+		m.Handle("POST /cache/export", s.limitBody(s.cfg.Replicator.ExportHandler()))
+	} else {
+		m.HandleFunc("POST /cache/warmup", s.notConfigured("replicator"))
+		m.HandleFunc("POST /cache/export", s.notConfigured("replicator"))
+	}
+	m.Handle("GET /regions", s.admin(s.regions))
+	m.Handle("POST /regions/health-check", s.admin(s.healthCheck))
+	m.Handle("POST /regions/failover", s.admin(s.failover))
+	m.Handle("GET /regions/failover/dry-run", s.admin(s.dryRun))
+	m.Handle("GET /regions/failover/history", s.admin(s.history))
+	m.Handle("GET /regions/sessions", s.admin(s.sessions))
+	m.Handle("GET /regions/sessions/active", s.admin(s.activeSessions))
+}
+
+// ---- middleware ----
+
+func (s *Server) servedBy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-By", s.cfg.Region)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a handler panic into a 500 JSON answer instead of a
+// dropped connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			if !sw.wrote {
+				sw.Header().Set("X-Served-By", s.cfg.Region)
+				writeError(sw, http.StatusInternalServerError, "INTERNAL", "internal error")
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument routes through the mux (JSON 404/405 instead of the mux's
+// plain text) and records latency and status per route pattern.
+func (s *Server) instrument(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		_, pattern := mux.Handler(r)
+		sw := &statusWriter{ResponseWriter: w}
+		if pattern == "" {
+			pattern = "unmatched"
+			if allow := s.allowed(r); allow != "" {
+				sw.Header().Set("Allow", allow)
+				writeError(sw, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method "+r.Method+" not allowed")
+			} else {
+				writeError(sw, http.StatusNotFound, "NOT_FOUND", "no such endpoint: "+r.URL.Path)
+			}
+		} else {
+			mux.ServeHTTP(sw, r)
+		}
+		code := sw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.requests.Inc(pattern, fmt.Sprint(code))
+		s.latency.Observe(time.Since(start).Seconds(), pattern)
+	})
+}
+
+// allowed lists the methods that do match r's path.
+func (s *Server) allowed(r *http.Request) string {
+	var ok []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			ok = append(ok, m)
+		}
+	}
+	return strings.Join(ok, ", ")
+}
+
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			writeError(w, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", fmt.Sprintf("body exceeds %d bytes", MaxBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], s.token[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agent-runtime"`)
+			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "admin endpoints need Authorization: Bearer <admin_token>")
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (s *Server) notConfigured(what string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusServiceUnavailable, "NOT_CONFIGURED", what+" is not configured in this region")
+	}
+}
+
+// ---- JSON helpers ----
+
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, msg string) {
+	writeJSON(w, code, apiError{Error: msg, Code: errCode})
+}
+
+// errBodyTooLarge and errBadRequest classify decode failures.
+var errBodyTooLarge = errors.New("body too large")
+
+// decodeJSON reads exactly one JSON object with no unknown fields from r,
+// limited to MaxBody.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	if r.ContentLength > MaxBody {
+		return errBodyTooLarge
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	return decodeReader(body, dst)
+}
+
+func decodeReader(body io.Reader, dst any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBodyTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty body: a JSON object is required")
+		}
+		return fmt.Errorf("malformed JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBodyTooLarge
+		}
+		return errors.New("malformed JSON: trailing data after the object")
+	}
+	return nil
+}
+
+func (s *Server) decodeOrReply(w http.ResponseWriter, r *http.Request, dst any) bool {
+	err := decodeJSON(w, r, dst)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", fmt.Sprintf("body exceeds %d bytes", MaxBody))
+	} else {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+	}
+	return false
+}
+
+// ---- agent API ----
+
+// idPattern keeps client ids printable and free of ':' (reserved for reply ids).
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// CreateSessionRequest is the body of POST /v1/sessions.
+type CreateSessionRequest struct {
+	UserID    string `json:"user_id"`
+	SessionID string `json:"session_id,omitempty"`
+}
+
+// Validate names the bad field.
+func (q CreateSessionRequest) Validate() error {
+	if q.UserID == "" {
+		return errors.New("user_id: required")
+	}
+	if len(q.UserID) > 256 {
+		return errors.New("user_id: longer than 256 bytes")
+	}
+	if q.SessionID != "" && !idPattern.MatchString(q.SessionID) {
+		return errors.New("session_id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+	}
+	return nil
+}
+
+// PostMessageRequest is the body of POST /v1/sessions/{id}/messages.
+type PostMessageRequest struct {
+	MessageID string `json:"message_id"`
+	Content   string `json:"content"`
+}
+
+// Validate names the bad field.
+func (q PostMessageRequest) Validate() error {
+	if !idPattern.MatchString(q.MessageID) {
+		return errors.New("message_id: required, 1-128 characters of A-Z a-z 0-9 . _ -")
+	}
+	if strings.TrimSpace(q.Content) == "" {
+		return errors.New("content: required")
+	}
+	return nil
+}
+
+// FailoverRequest is the body of POST /regions/failover.
+type FailoverRequest struct {
+	Target string `json:"target"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Validate names the bad field.
+func (q FailoverRequest) Validate() error {
+	if q.Target == "" {
+		return errors.New("target: required")
+	}
+	return nil
+}
+
+// DecodeMessage decodes and validates a message request body (exported for
+// the fuzz target and for clients that want the same rules).
+func DecodeMessage(body io.Reader) (PostMessageRequest, error) {
+	var q PostMessageRequest
+	if err := decodeReader(io.LimitReader(body, MaxBody+1), &q); err != nil {
+		return q, err
+	}
+	return q, q.Validate()
+}
+
+type sessionCreated struct {
+	SessionID string `json:"session_id"`
+	Version   int64  `json:"version"`
+	Region    string `json:"region"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	var q CreateSessionRequest
+	if !s.decodeOrReply(w, r, &q) {
+		return
+	}
+	if err := q.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		return
+	}
+	sess, created, err := s.cfg.Agent.CreateSession(r.Context(), q.UserID, q.SessionID)
+	if err != nil {
+		s.agentError(w, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, sessionCreated{SessionID: sess.ID, Version: sess.Version, Region: s.cfg.Region, ExpiresAt: rfc3339(sess.ExpiresAt)})
+}
+
+type toolCallJSON struct {
+	Name string            `json:"name"`
+	Args map[string]string `json:"args"`
+}
+
+type replyJSON struct {
+	MessageID string         `json:"message_id"`
+	Content   string         `json:"content"`
+	ToolCalls []toolCallJSON `json:"tool_calls"`
+}
+
+type messageResponse struct {
+	SessionID string    `json:"session_id"`
+	MessageID string    `json:"message_id"`
+	Version   int64     `json:"version"`
+	Region    string    `json:"region"`
+	Reply     replyJSON `json:"reply"`
+	Cache     string    `json:"cache"`
+	Durable   bool      `json:"durable"`
+	Duplicate bool      `json:"duplicate"`
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		s.messages.Inc("bad_request")
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "session id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+		return
+	}
+	var q PostMessageRequest
+	if !s.decodeOrReply(w, r, &q) {
+		s.messages.Inc("bad_request")
+		return
+	}
+	if err := q.Validate(); err != nil {
+		s.messages.Inc("bad_request")
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		return
+	}
+	res, err := s.cfg.Agent.PostMessage(r.Context(), id, q.MessageID, q.Content)
+	if err != nil {
+		s.messages.Inc(outcome(err))
+		s.agentError(w, err)
+		return
+	}
+	switch {
+	case res.Duplicate:
+		s.messages.Inc("duplicate")
+	default:
+		s.messages.Inc("ok")
+	}
+	cacheState := "miss"
+	if res.CacheHit {
+		cacheState = "hit"
+	}
+	tcs := make([]toolCallJSON, 0, len(res.Reply.ToolCalls))
+	for _, tc := range res.Reply.ToolCalls {
+		tcs = append(tcs, toolCallJSON{Name: tc.Name, Args: tc.Args})
+	}
+	writeJSON(w, http.StatusOK, messageResponse{
+		SessionID: id, MessageID: q.MessageID, Version: res.Version, Region: s.cfg.Region,
+		Reply: replyJSON{MessageID: res.Reply.ID, Content: res.Reply.Content, ToolCalls: tcs},
+		Cache: cacheState, Durable: res.Durable, Duplicate: res.Duplicate,
+	})
+}
+
+type messageJSON struct {
+	ID        string `json:"id"`
+	Role      string `json:"role"`
+	Content   string `json:"content"`
+	Timestamp string `json:"timestamp"`
+	Region    string `json:"region"`
+}
+
+type sessionJSON struct {
+	SessionID        string        `json:"session_id"`
+	Version          int64         `json:"version"`
+	Messages         []messageJSON `json:"messages"`
+	LastActiveRegion string        `json:"last_active_region"`
+	LastActiveAt     string        `json:"last_active_at"`
+	ExpiresAt        string        `json:"expires_at"`
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !idPattern.MatchString(id) {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "session id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+		return
+	}
+	sess, err := s.cfg.Agent.GetSession(r.Context(), id)
+	if err != nil {
+		s.agentError(w, err)
+		return
+	}
+	out := sessionJSON{
+		SessionID: sess.ID, Version: sess.Version, Messages: make([]messageJSON, 0, len(sess.Messages)),
+		LastActiveRegion: sess.LastActiveRegion, LastActiveAt: rfc3339(sess.LastActiveAt), ExpiresAt: rfc3339(sess.ExpiresAt),
+	}
+	for _, m := range sess.Messages {
+		out.Messages = append(out.Messages, messageJSON{ID: m.ID, Role: m.Role, Content: m.Content, Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano), Region: m.Region})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func outcome(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, store.ErrExpired):
+		return "expired"
+	case errors.Is(err, store.ErrConflict):
+		return "conflict"
+	case errors.Is(err, store.ErrUnavailable):
+		return "unavailable"
+	}
+	return "error"
+}
+
+// agentError maps agent/store errors to the documented status codes.
+func (s *Server) agentError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "SESSION_NOT_FOUND", "session not found")
+	case errors.Is(err, store.ErrExpired):
+		writeError(w, http.StatusGone, "SESSION_EXPIRED", "session expired: re-authenticate and create a new session")
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "VERSION_CONFLICT", err.Error())
+	case errors.Is(err, store.ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, "STORE_UNAVAILABLE", "global store unreachable: message not acknowledged")
+	case errors.Is(err, agent.ErrClosed):
+		writeError(w, http.StatusServiceUnavailable, "SHUTTING_DOWN", "region is shutting down")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		writeError(w, http.StatusServiceUnavailable, "TIMEOUT", "request timed out")
+	default:
+		s.log.Error("request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "INTERNAL", "internal error")
+	}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// ---- health ----
+
+type healthJSON struct {
+	Region string            `json:"region"`
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	out := healthJSON{Region: s.cfg.Region, Status: "active", Checks: map[string]string{}}
+	code := http.StatusOK
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		// Without the global store this region cannot acknowledge anything.
+		out.Checks["dynamodb"] = "error: " + err.Error()
+		out.Status = "degraded"
+		code = http.StatusServiceUnavailable
+	} else {
+		out.Checks["dynamodb"] = "ok"
+	}
+	if s.cfg.Cache == nil {
+		out.Checks["redis"] = "disabled"
+	} else if err := s.cachePing(r.Context()); err != nil {
+		out.Checks["redis"] = "error: " + err.Error()
+		out.Status = "degraded"
+	} else {
+		out.Checks["redis"] = "ok"
+	}
+	writeJSON(w, code, out)
+}
+
+// cachePing reuses a recent Redis ping result so frequent probes do not
+// each pay a Redis round trip.
+func (s *Server) cachePing(ctx context.Context) error {
+	s.pingMu.Lock()
+	defer s.pingMu.Unlock()
+	now := s.cfg.Now()
+	if s.pingDone && now.Sub(s.pingAt) < s.cfg.CachePingTTL {
+		return s.pingErr
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.HealthTimeout)
+	defer cancel()
+	s.pingErr = s.cfg.Cache.Ping(ctx)
+	s.pingAt, s.pingDone = now, true
+	return s.pingErr
+}
+
+// ---- admin ----
+
+func (s *Server) regions(w http.ResponseWriter, _ *http.Request) {
+	if s.cfg.Router == nil {
+		s.notConfigured("router")(w, nil)
+		return
+	}
+	out := map[string]any{"self": s.cfg.Region, "regions": s.cfg.Router.Regions()}
+	if s.cfg.Failover != nil {
+		out["current"] = s.cfg.Failover.Current()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) healthCheck(w http.ResponseWriter, r *http.Request) {
+	var statuses map[string]region.Status
+	var ev *failover.Event
+	switch {
+	case s.cfg.Failover != nil:
+		statuses, ev = s.cfg.Failover.Tick(r.Context())
+	case s.cfg.Router != nil:
+		statuses = s.cfg.Router.CheckAll(r.Context())
+	default:
+		s.notConfigured("router")(w, r)
+		return
+	}
+	out := map[string]any{"statuses": statuses, "regions": s.cfg.Router.Regions()}
+	if ev != nil {
+		out["failover"] = ev
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) failover(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Failover == nil {
+		s.notConfigured("failover manager")(w, r)
+		return
+	}
+	var q FailoverRequest
+	if !s.decodeOrReply(w, r, &q) {
+		return
+	}
+	if err := q.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		return
+	}
+	ev, err := s.cfg.Failover.Failover(r.Context(), q.Target, q.Reason)
+	if err != nil {
+		writeError(w, http.StatusConflict, "FAILOVER_REJECTED", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, ev)
+}
+
+func (s *Server) dryRun(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Failover == nil {
+		s.notConfigured("failover manager")(w, r)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Failover.DryRun())
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Failover == nil {
+		s.notConfigured("failover manager")(w, r)
+		return
+	}
+	h := s.cfg.Failover.History()
+	if h == nil {
+		h = []failover.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"current": s.cfg.Failover.Current(), "history": h})
+}
+
+func (s *Server) sessions(w http.ResponseWriter, _ *http.Request) {
+	list := s.cfg.Agent.Sessions()
+	writeJSON(w, http.StatusOK, map[string]any{"region": s.cfg.Region, "count": len(list), "sessions": list})
+}
+
+func (s *Server) activeSessions(w http.ResponseWriter, r *http.Request) {
+	since := s.cfg.ActiveWindow
+	if v := r.URL.Query().Get("since"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "since: must be a positive Go duration such as 5m")
+			return
+		}
+		since = d
+	}
+	list := s.cfg.Agent.ActiveSessions(since)
+	if list == nil {
+		list = []agent.SessionInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"region": s.cfg.Region, "since": since.String(), "count": len(list), "sessions": list})
+}

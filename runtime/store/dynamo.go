@@ -1,0 +1,619 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+)
+
+// Item attribute names.
+const (
+	attrPK           = "pk"
+	attrConversation = "conversation" // JSON array of Message
+	attrVersion      = "version"
+	attrRegion       = "lastActiveRegion"
+	attrActiveAt     = "lastActiveAt" // RFC3339Nano
+	attrUserID       = "userId"
+	attrState        = "state"       // JSON object
+	attrExpiresAtMs  = "expiresAtMs" // precise expiry; ttl is only whole seconds
+	attrTTL          = "ttl"         // epoch seconds, DynamoDB TTL attribute
+)
+
+// DynamoConfig configures NewDynamo. Zero values take the documented defaults.
+type DynamoConfig struct {
+	Endpoint    string        // e.g. http://127.0.0.1:8000; empty = real AWS with the default credential chain
+	Table       string        // required
+	AWSRegion   string        // default us-east-1
+	TTL         time.Duration // session lifetime after each write; default 1h
+	MaxMessages int           // conversation bound (SPEC §5 defect 8); default 50
+	Strategy    Strategy      // default version-wins
+	Now         func() time.Time
+	HTTPClient  *http.Client // optional
+
+	MaxAttempts   int           // SDK attempts per call incl. the first; default 2 so a partition shows fast
+	OpTimeout     time.Duration // per-call deadline on top of ctx; 0 = ctx only
+	MergeAttempts int           // optimistic merge retries; default 5
+	CreateTimeout time.Duration // CreateTable wait for ACTIVE; default 30s
+	PollInterval  time.Duration // CreateTable status poll interval; default 200ms
+}
+
+// Dynamo is the DynamoDB implementation of Store. Safe for concurrent use.
+type Dynamo struct {
+	cfg DynamoConfig
+	db  *dynamodb.Client
+
+	puts, conflicts, overwritten, errs atomic.Int64
+}
+
+var _ Store = (*Dynamo)(nil)
+
+// NewDynamo builds a client. With Endpoint set it uses static dummy credentials and never
+// consults the environment, so a local endpoint works on any machine.
+func NewDynamo(ctx context.Context, cfg DynamoConfig) (*Dynamo, error) {
+	if cfg.Table == "" {
+		return nil, errors.New("dynamodb.table: required")
+	}
+	if cfg.AWSRegion == "" {
+		cfg.AWSRegion = "us-east-1"
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = time.Hour
+	}
+	if cfg.TTL < 0 {
+		return nil, fmt.Errorf("session.ttl: %v must be positive", cfg.TTL)
+	}
+	if cfg.MaxMessages == 0 {
+		cfg.MaxMessages = 50
+	}
+	if cfg.MaxMessages < 0 {
+		return nil, fmt.Errorf("session.max_messages: %d must be positive", cfg.MaxMessages)
+	}
+	if cfg.Strategy == "" {
+		cfg.Strategy = VersionWins
+	}
+	if _, err := ParseStrategy(string(cfg.Strategy)); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 2
+	}
+	if cfg.MergeAttempts <= 0 {
+		cfg.MergeAttempts = 5
+	}
+	if cfg.CreateTimeout <= 0 {
+		cfg.CreateTimeout = 30 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+
+	// A small retryer without the client-side retry quota: during a partition the quota
+	// would otherwise turn into long-lived "retry quota exceeded" errors after healing.
+	retryer := func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = cfg.MaxAttempts
+			o.MaxBackoff = 100 * time.Millisecond
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	var awsCfg aws.Config
+	if cfg.Endpoint != "" {
+		awsCfg = aws.Config{
+			Region:      cfg.AWSRegion,
+			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+			Retryer:     retryer,
+		}
+	} else {
+		var err error
+		awsCfg, err = config.LoadDefaultConfig(ctx, config.WithRegion(cfg.AWSRegion), config.WithRetryer(retryer))
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb: load AWS config: %w", err)
+		}
+	}
+	if cfg.HTTPClient != nil {
+		awsCfg.HTTPClient = cfg.HTTPClient
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return &Dynamo{cfg: cfg, db: db}, nil
+}
+
+// Config returns the effective configuration (defaults applied).
+func (d *Dynamo) Config() DynamoConfig { return d.cfg }
+
+// Stats returns the counters.
+func (d *Dynamo) Stats() StoreStats {
+	return StoreStats{
+		Puts:                d.puts.Load(),
+		Conflicts:           d.conflicts.Load(),
+		OverwrittenMessages: d.overwritten.Load(),
+		Errors:              d.errs.Load(),
+	}
+}
+
+func (d *Dynamo) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.cfg.OpTimeout > 0 {
+		return context.WithTimeout(ctx, d.cfg.OpTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// CreateTable creates the table (pk string hash key, on-demand) if missing, waits until it
+// is ACTIVE, then enables TTL on "ttl". Idempotent.
+func (d *Dynamo) CreateTable(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.CreateTimeout)
+	defer cancel()
+	_, err := d.db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(d.cfg.Table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if _, exists := errors.AsType[*types.ResourceInUseException](err); err != nil && !exists {
+		return d.classify("create table", err)
+	}
+	if err := d.waitActive(ctx); err != nil {
+		return err
+	}
+	ttl, err := d.db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(d.cfg.Table)})
+	if err != nil {
+		return d.classify("describe ttl", err)
+	}
+	if desc := ttl.TimeToLiveDescription; desc != nil && aws.ToString(desc.AttributeName) == attrTTL &&
+		(desc.TimeToLiveStatus == types.TimeToLiveStatusEnabled || desc.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+		return nil // real DynamoDB rejects enabling TTL twice
+	}
+	_, err = d.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(d.cfg.Table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attrTTL), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return d.classify("update ttl", err)
+	}
+	return nil
+}
+
+// waitActive polls DescribeTable; emulators that report no status count as ACTIVE.
+func (d *Dynamo) waitActive(ctx context.Context) error {
+	tick := time.NewTicker(d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		out, err := d.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(d.cfg.Table)})
+		if err != nil {
+			return d.classify("describe table", err)
+		}
+		if st := out.Table.TableStatus; st == "" || st == types.TableStatusActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dynamodb: table %q not ACTIVE (last %s): %w", d.cfg.Table, out.Table.TableStatus, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Ping checks that the endpoint answers and the table exists.
+func (d *Dynamo) Ping(ctx context.Context) error {
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	_, err := d.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(d.cfg.Table)})
+	if err != nil {
+		return d.classify("ping", err)
+	}
+	return nil
+}
+
+// Get is a consistent read that enforces the TTL itself (SPEC §5 defect 7).
+func (d *Dynamo) Get(ctx context.Context, id string) (*Session, error) {
+	if id == "" {
+		return nil, errors.New("get: session id: required")
+	}
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	item, err := d.getItem(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if item == nil {
+		return nil, fmt.Errorf("session %q: %w", id, ErrNotFound)
+	}
+	s, err := decodeItem(item)
+	if err != nil {
+		d.errs.Add(1)
+		return nil, fmt.Errorf("session %q: %w", id, err)
+	}
+	if !d.cfg.Now().Before(s.ExpiresAt) {
+		return nil, fmt.Errorf("session %q expired at %s: %w", id, s.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	}
+	return s, nil
+}
+
+func (d *Dynamo) getItem(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
+	out, err := d.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(d.cfg.Table),
+		Key:            map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk(id)}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, d.classify("get", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, nil
+	}
+	return out.Item, nil
+}
+
+// ConflictError is the ErrConflict a version-wins writer gets when its version is stale.
+type ConflictError struct {
+	SessionID string
+	Current   int64 // -1 when the store did not say
+	Attempted int64
+}
+
+func (e *ConflictError) Error() string {
+	cur := "unknown"
+	if e.Current >= 0 {
+		cur = strconv.FormatInt(e.Current, 10)
+	}
+	return fmt.Sprintf("session %q: version conflict: current version %s, attempted %d", e.SessionID, cur, e.Attempted)
+}
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Put writes s according to the configured strategy. It sets s.ExpiresAt to the new expiry;
+// nothing else in s is modified.
+func (d *Dynamo) Put(ctx context.Context, s *Session) (PutResult, error) {
+	if s == nil || s.ID == "" {
+		return PutResult{}, errors.New("put: session.id: required")
+	}
+	if s.Version < 1 {
+		return PutResult{}, fmt.Errorf("put: session.version: %d must be >= 1", s.Version)
+	}
+	ctx, cancel := d.opCtx(ctx)
+	defer cancel()
+	var (
+		res PutResult
+		err error
+	)
+	if d.cfg.Strategy == Merge {
+		res, err = d.putMerge(ctx, s)
+	} else {
+		res, err = d.putDirect(ctx, s)
+	}
+	if err != nil {
+		if errors.Is(err, ErrConflict) {
+			d.conflicts.Add(1)
+		}
+		return res, err
+	}
+	d.puts.Add(1)
+	d.overwritten.Add(int64(len(res.Overwritten)))
+	s.ExpiresAt = res.ExpiresAt
+	return res, nil
+}
+
+// putDirect implements version-wins (conditional) and last-write-wins (unconditional).
+func (d *Dynamo) putDirect(ctx context.Context, s *Session) (PutResult, error) {
+	now := d.cfg.Now()
+	kept := bound(s.Messages, d.cfg.MaxMessages)
+	item, exp, err := d.encodeItem(s, kept, s.Version, s.State, now)
+	if err != nil {
+		return PutResult{}, err
+	}
+	in := &dynamodb.PutItemInput{
+		TableName:    aws.String(d.cfg.Table),
+		Item:         item,
+		ReturnValues: types.ReturnValueAllOld,
+	}
+	if d.cfg.Strategy == VersionWins {
+		// An expired item may be replaced by any version, so an id can be reused after expiry.
+		in.ConditionExpression = aws.String("attribute_not_exists(#v) OR #v < :v OR #e <= :now")
+		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion, "#e": attrExpiresAtMs}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":v":   num(s.Version),
+			":now": num(now.UnixMilli()),
+		}
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	out, err := d.db.PutItem(ctx, in)
+	if err != nil {
+		if ccf, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+			cur := int64(-1)
+			if v, ok := ccf.Item[attrVersion].(*types.AttributeValueMemberN); ok {
+				if n, perr := strconv.ParseInt(v.Value, 10, 64); perr == nil {
+					cur = n
+				}
+			}
+			return PutResult{}, &ConflictError{SessionID: s.ID, Current: cur, Attempted: s.Version}
+		}
+		return PutResult{}, d.classify("put", err)
+	}
+	res := PutResult{Version: s.Version, ExpiresAt: exp}
+	if len(out.Attributes) > 0 {
+		old, derr := decodeItem(out.Attributes)
+		if derr != nil {
+			d.errs.Add(1)
+			return res, fmt.Errorf("put session %q: written, but previous item unreadable: %w", s.ID, derr)
+		}
+		res.PreviousRegion = old.LastActiveRegion
+		if now.Before(old.ExpiresAt) { // messages of an expired session were not lost to this write
+			res.Overwritten = overwritten(old.Messages, kept)
+		}
+	}
+	return res, nil
+}
+
+// putMerge reads the current item, unions the conversations and writes with an optimistic
+// condition on the version it read, retrying when another writer got in between.
+func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
+	for range d.cfg.MergeAttempts {
+		curItem, err := d.getItem(ctx, s.ID)
+		if err != nil {
+			return PutResult{}, err
+		}
+		now := d.cfg.Now()
+		var cur *Session
+		if curItem != nil {
+			if cur, err = decodeItem(curItem); err != nil {
+				d.errs.Add(1)
+				return PutResult{}, fmt.Errorf("merge session %q: current item unreadable: %w", s.ID, err)
+			}
+		}
+		version := s.Version
+		msgs, state := s.Messages, s.State
+		in := &dynamodb.PutItemInput{TableName: aws.String(d.cfg.Table)}
+		if cur == nil {
+			in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+			in.ExpressionAttributeNames = map[string]string{"#pk": attrPK}
+		} else {
+			if version <= cur.Version { // never reuse or go back below what is stored
+				version = cur.Version + 1
+			}
+			if now.Before(cur.ExpiresAt) { // an expired conversation is not resurrected
+				msgs = union(cur.Messages, s.Messages)
+				state = mergeState(cur.State, s.State)
+			}
+			in.ConditionExpression = aws.String("#v = :cur")
+			in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+			in.ExpressionAttributeValues = map[string]types.AttributeValue{":cur": num(cur.Version)}
+		}
+		kept := bound(msgs, d.cfg.MaxMessages)
+		item, exp, err := d.encodeItem(s, kept, version, state, now)
+		if err != nil {
+			return PutResult{}, err
+		}
+		in.Item = item
+		_, err = d.db.PutItem(ctx, in)
+		if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+			continue // someone wrote in between: re-read and merge again
+		}
+		if err != nil {
+			return PutResult{}, d.classify("merge put", err)
+		}
+		res := PutResult{Version: version, ExpiresAt: exp}
+		if cur != nil {
+			res.PreviousRegion = cur.LastActiveRegion
+			if now.Before(cur.ExpiresAt) {
+				res.Overwritten = overwritten(cur.Messages, kept)
+			}
+		}
+		return res, nil
+	}
+	return PutResult{}, fmt.Errorf("merge session %q: gave up after %d concurrent writes: %w", s.ID, d.cfg.MergeAttempts, ErrConflict)
+}
+
+// classify wraps transport failures, timeouts, throttling and 5xx answers in ErrUnavailable,
+// so callers can tell "store unreachable" from a bad request.
+func (d *Dynamo) classify(op string, err error) error {
+	d.errs.Add(1)
+	// Both the AWS and the smithy response error carry the status; match the method, not a type.
+	if re, ok := errors.AsType[interface {
+		error
+		HTTPStatusCode() int
+	}](err); ok && re.HTTPStatusCode() >= 500 {
+		return fmt.Errorf("dynamodb %s: %w: %w", op, ErrUnavailable, err)
+	}
+	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		switch apiErr.ErrorCode() {
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable":
+			return fmt.Errorf("dynamodb %s: %w: %w", op, ErrUnavailable, err)
+		}
+		return fmt.Errorf("dynamodb %s: %w", op, err)
+	}
+	// No answer at all: connection refused/reset, timeout, or the caller's deadline.
+	return fmt.Errorf("dynamodb %s: %w: %w", op, ErrUnavailable, err)
+}
+
+func pk(id string) string { return "session#" + id }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+// encodeItem builds the item; the conversation and state are JSON strings so that every
+// DynamoDB-compatible endpoint stores them identically.
+func (d *Dynamo) encodeItem(s *Session, msgs []Message, version int64, state map[string]string, now time.Time) (map[string]types.AttributeValue, time.Time, error) {
+	if msgs == nil {
+		msgs = []Message{}
+	}
+	conv, err := json.Marshal(msgs)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("put session %q: messages: %w", s.ID, err)
+	}
+	if state == nil {
+		state = map[string]string{}
+	}
+	st, err := json.Marshal(state)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("put session %q: state: %w", s.ID, err)
+	}
+	activeAt := s.LastActiveAt
+	if activeAt.IsZero() {
+		activeAt = now
+	}
+	exp := now.Add(d.cfg.TTL)
+	item := map[string]types.AttributeValue{
+		attrPK:           str(pk(s.ID)),
+		attrConversation: str(string(conv)),
+		attrVersion:      num(version),
+		attrActiveAt:     str(activeAt.UTC().Format(time.RFC3339Nano)),
+		attrState:        str(string(st)),
+		attrExpiresAtMs:  num(exp.UnixMilli()),
+		// Rounded up so DynamoDB never deletes the item before it expires for readers.
+		attrTTL: num((exp.UnixMilli() + 999) / 1000),
+	}
+	// Empty strings are omitted: older DynamoDB-compatible endpoints reject them.
+	if s.LastActiveRegion != "" {
+		item[attrRegion] = str(s.LastActiveRegion)
+	}
+	if s.UserID != "" {
+		item[attrUserID] = str(s.UserID)
+	}
+	return item, exp, nil
+}
+
+func decodeItem(item map[string]types.AttributeValue) (*Session, error) {
+	getS := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	getN := func(name string) (int64, error) {
+		v, ok := item[name].(*types.AttributeValueMemberN)
+		if !ok {
+			return 0, fmt.Errorf("item attribute %s: missing or not a number", name)
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("item attribute %s: %w", name, err)
+		}
+		return n, nil
+	}
+	id := getS(attrPK)
+	if len(id) < len("session#") || id[:len("session#")] != "session#" {
+		return nil, fmt.Errorf("item attribute pk: %q lacks the session# prefix", id)
+	}
+	s := &Session{ID: id[len("session#"):], UserID: getS(attrUserID), LastActiveRegion: getS(attrRegion)}
+	var err error
+	if s.Version, err = getN(attrVersion); err != nil {
+		return nil, err
+	}
+	if raw := getS(attrConversation); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &s.Messages); err != nil {
+			return nil, fmt.Errorf("item attribute conversation: %w", err)
+		}
+	}
+	if raw := getS(attrState); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &s.State); err != nil {
+			return nil, fmt.Errorf("item attribute state: %w", err)
+		}
+	}
+	if raw := getS(attrActiveAt); raw != "" {
+		if s.LastActiveAt, err = time.Parse(time.RFC3339Nano, raw); err != nil {
+			return nil, fmt.Errorf("item attribute lastActiveAt: %w", err)
+		}
+	}
+	if ms, err := getN(attrExpiresAtMs); err == nil {
+		s.ExpiresAt = time.UnixMilli(ms)
+	} else if sec, err2 := getN(attrTTL); err2 == nil { // item written by another tool
+		s.ExpiresAt = time.Unix(sec, 0)
+	} else {
+		return nil, fmt.Errorf("item attributes expiresAtMs and ttl: both missing")
+	}
+	return s, nil
+}
+
+// bound keeps the last n messages (SPEC §5 defect 8).
+func bound(msgs []Message, n int) []Message {
+	if len(msgs) > n {
+		msgs = msgs[len(msgs)-n:]
+	}
+	return slices.Clone(msgs)
+}
+
+// overwritten lists ids in old that are absent from kept, ignoring messages older than
+// the oldest kept one: those fell off the bound, they were not overwritten.
+func overwritten(old, kept []Message) []string {
+	ids := make(map[string]bool, len(kept))
+	var oldest time.Time
+	for i, m := range kept {
+		ids[m.ID] = true
+		if i == 0 || m.Timestamp.Before(oldest) {
+			oldest = m.Timestamp
+		}
+	}
+	var lost []string
+	for _, m := range old {
+		if !ids[m.ID] && (len(kept) == 0 || !m.Timestamp.Before(oldest)) {
+			lost = append(lost, m.ID)
+		}
+	}
+	return lost
+}
+
+// union merges two conversations by message id (b's copy wins on a clash), ordered by
+// timestamp then id, so neither side loses a message.
+func union(a, b []Message) []Message {
+	byID := make(map[string]Message, len(a)+len(b))
+	for _, m := range a {
+		byID[m.ID] = m
+	}
+	for _, m := range b {
+		byID[m.ID] = m
+	}
+	out := make([]Message, 0, len(byID))
+	for _, m := range byID {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(x, y Message) int {
+		if c := x.Timestamp.Compare(y.Timestamp); c != 0 {
+			return c
+		}
+		switch {
+		case x.ID < y.ID:
+			return -1
+		case x.ID > y.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// mergeState overlays b on a; b (the writer's view) wins per key.
+func mergeState(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}

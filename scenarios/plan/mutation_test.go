@@ -1,0 +1,112 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/topology"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir := os.Getenv("CHAOS_BIN_DIR")
+	if dir == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		d, err := local.BuildBinaries(ctx, "")
+		cancel()
+		if err != nil {
+			println("build binaries:", err.Error())
+			os.Exit(1)
+		}
+		dir = d
+	}
+	binDir = dir
+	os.Exit(m.Run())
+}
+
+// TestRowsFailOnBadConfig proves each row of the plan can fail: every row is
+// run against a configuration that breaks the behaviour it checks, and must
+// fail with the check that names that behaviour.
+func TestRowsFailOnBadConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a topology per row")
+	}
+	cases := []struct {
+		label  string
+		why    string
+		mutate func(*topology.Spec)
+		check  string
+	}{
+		{"plan-1", "the article's periodic 5 s checkpoints lose what was acked since the last one",
+			func(s *topology.Spec) { s.CheckpointPolicy, s.CheckpointInterval = "periodic", 5*time.Second }, "no-acked-message-lost"},
+		{"plan-2", "without LB health checks a 503ing region is never marked and keeps getting traffic",
+			func(s *topology.Spec) { s.LBHealth.Enabled = false }, "no-new-traffic-after-detection(us-east-1)"},
+		{"plan-3", "without outlier ejection and retries, half of A's requests reach clients as errors",
+			func(s *topology.Spec) { s.Outlier.Enabled, s.Retry.Enabled = false, false }, "client-error-rate"},
+		{"plan-4", "periodic checkpoints let a partitioned region's acked messages vanish without a report",
+			func(s *topology.Spec) { s.CheckpointPolicy, s.CheckpointInterval = "periodic", 5*time.Second }, "no-silent-overwrite"},
+		{"plan-5", "with no alert sink nobody is paged when every region is down",
+			func(s *topology.Spec) { s.AlertsEnabled = false }, "alert-once(NoHealthyRegion)"},
+		{"plan-6", "with replication off a cold region has nothing to warm from",
+			func(s *topology.Spec) { s.Replicate, s.WarmOnStart = false, false }, "cache-hits-return(us-east-1)"},
+		{"plan-7", "a TTL that never expires lets returning users into stale sessions",
+			func(s *topology.Spec) { s.SessionTTL = time.Hour }, "returning-users-see-session-expired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.label, func(t *testing.T) {
+			row, ok := RowByLabel(tc.label)
+			if !ok {
+				t.Fatalf("no row %s", tc.label)
+			}
+			spec := SuiteDefaults()
+			spec.Seed = 11
+			tc.mutate(&spec)
+			out, err := runRowForTest(t, row, spec)
+			if err != nil {
+				t.Fatalf("row %s did not run: %v", tc.label, err)
+			}
+			if out.Passed() {
+				t.Fatalf("row %s passed against a bad configuration (%s)", tc.label, tc.why)
+			}
+			if !out.Failed(tc.check) {
+				t.Fatalf("row %s failed, but not on %s (%s); failures: %v", tc.label, tc.check, tc.why, out.Failures())
+			}
+			t.Logf("%s fails as it should: %v", tc.label, out.Failures())
+		})
+	}
+}
+
+func runRowForTest(t *testing.T, row Row, spec topology.Spec) (*Outcome, error) {
+	t.Helper()
+	spec.RunDir = t.TempDir()
+	env := &Env{
+		Provider: &local.Provider{BinDir: binDir},
+		Spec:     spec,
+		Defer: func(name string, heal HealFunc) {
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := heal(ctx); err != nil {
+					t.Errorf("heal %s: %v", name, err)
+				}
+			})
+		},
+		Log:         testWriter{t},
+		TimeScale:   1,
+		MaxMessages: 50,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return row.Run(ctx, env)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

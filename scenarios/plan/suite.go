@@ -1,0 +1,373 @@
+package plan
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentops/failover-harness/harness/config"
+	"github.com/agentops/failover-harness/harness/provider/docker"
+	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/topology"
+	"github.com/agentops/failover-harness/reports"
+)
+
+// SuiteOptions are the knobs of a whole plan run.
+type SuiteOptions struct {
+	Seed       string // empty: random (printed)
+	Provider   string // local | docker | auto
+	ConfigPath string // failover config YAML; empty: built-in defaults
+	TimeScale  float64
+	Command    string // how the user started the run, for the replay line
+	Log        io.Writer
+	Progress   io.Writer
+}
+
+// Suite is a configured plan run: provider, seed, base spec, and the outcomes so far.
+type Suite struct {
+	Seed           int64
+	Provider       topology.Provider
+	ProviderReason string
+	Base           topology.Spec
+	TimeScale      float64
+	Config         map[string]any
+	Command        string
+	log            io.Writer
+
+	mu       sync.Mutex
+	outcomes map[string]*Outcome
+}
+
+// SuiteDefaults is the built-in configuration the plan runs against:
+// the recommended failover settings, time-compressed so a row takes seconds.
+func SuiteDefaults() topology.Spec {
+	s := topology.DefaultSpec()
+	s.SessionTTL = 3 * time.Second // row 7 must outlive it quickly; active users refresh it
+	s.Retry.PerTryTimeout = 400 * time.Millisecond
+	s.Outlier.Ejection = 800 * time.Millisecond
+	return s
+}
+
+// NewSuite picks the provider, the seed and the base spec.
+func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
+	s := &Suite{log: o.Log, outcomes: map[string]*Outcome{}, TimeScale: 1, Command: o.Command}
+	seed, err := parseSeed(o.Seed)
+	if err != nil {
+		return nil, err
+	}
+	s.Seed = seed
+	if o.ConfigPath != "" {
+		c, issues, err := config.Load(o.ConfigPath)
+		if err != nil {
+			return nil, err
+		}
+		if config.HasErrors(issues) {
+			var b strings.Builder
+			config.Describe(&b, c, issues)
+			return nil, fmt.Errorf("%s is not valid:\n%s", o.ConfigPath, b.String())
+		}
+		k := o.TimeScale
+		if k <= 0 {
+			k = config.DefaultTimeScale(c)
+		}
+		s.Base = SpecFromConfig(c.Scaled(k))
+		s.TimeScale = k
+		s.Config = configSummary(c, k, o.ConfigPath)
+	} else {
+		s.Base = SuiteDefaults()
+		s.Config = specSummary(s.Base)
+	}
+	s.Base.Seed = seed
+	s.Provider, s.ProviderReason, err = chooseProvider(ctx, o.Provider, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	if s.Command == "" {
+		s.Command = fmt.Sprintf("make chaos SEED=%d", seed)
+		if o.ConfigPath != "" {
+			s.Command = fmt.Sprintf("go run ./harness/cmd/chaos run --config %s --seed %d", o.ConfigPath, seed)
+		}
+	}
+	return s, nil
+}
+
+func parseSeed(v string) (int64, error) {
+	if v == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return int64(binary.LittleEndian.Uint64(b[:])>>33) + 1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("seed: %q is not a positive integer", v)
+	}
+	return n, nil
+}
+
+// chooseProvider resolves local | docker | auto. Auto prefers docker when an
+// engine answers and every image is present, and says why it did not.
+func chooseProvider(ctx context.Context, name string, progress io.Writer) (topology.Provider, string, error) {
+	logf := func(format string, args ...any) {
+		if progress != nil {
+			fmt.Fprintf(progress, format+"\n", args...)
+		}
+	}
+	switch name {
+	case "", "auto":
+		d := docker.New(docker.Options{})
+		if err := d.Available(ctx); err != nil {
+			p, err2 := newLocal(ctx, logf)
+			return p, "auto: docker not usable (" + firstLine(err.Error()) + "); using local", err2
+		}
+		return d, "auto: docker engine reachable and images present", nil
+	case "local":
+		p, err := newLocal(ctx, logf)
+		return p, "requested", err
+	case "docker":
+		d := docker.New(docker.Options{})
+		if err := d.Available(ctx); err != nil {
+			return nil, "", fmt.Errorf("provider docker: %w", err)
+		}
+		return d, "requested", nil
+	default:
+		return nil, "", fmt.Errorf("provider: %q is not one of local, docker, auto", name)
+	}
+}
+
+func newLocal(ctx context.Context, logf func(string, ...any)) (topology.Provider, error) {
+	dir := os.Getenv("CHAOS_BIN_DIR")
+	if dir == "" {
+		logf("chaos: building runtime binaries")
+		d, err := local.BuildBinaries(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("build binaries: %w", err)
+		}
+		dir = d
+	}
+	return &local.Provider{BinDir: dir}, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Env returns the environment for one spec; deferFn registers heals.
+func (s *Suite) Env(deferFn func(name string, heal HealFunc)) *Env {
+	return &Env{Provider: s.Provider, Spec: s.Base, Defer: deferFn, Log: s.log, TimeScale: s.TimeScale, MaxMessages: 50}
+}
+
+// Record keeps a row's outcome for the run record.
+func (s *Suite) Record(o *Outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outcomes[o.Name] = o
+}
+
+// SpecResult is the verdict of one spec as the runner saw it.
+type SpecResult struct {
+	Name     string
+	Labels   []string
+	Verdict  reports.Verdict
+	Duration time.Duration
+	Failure  string
+}
+
+// BuildRecord assembles run.json from the runner's verdicts and the outcomes.
+func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Record {
+	rec := &reports.Record{
+		SchemaVersion: reports.SchemaVersion, StartedAt: started, WallSeconds: time.Since(started).Seconds(),
+		Seed: s.Seed, Provider: s.Provider.Name(), Command: s.Command,
+		Machine: reports.Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
+		Config:  s.Config,
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range results {
+		var sp reports.Spec
+		if o, ok := s.outcomes[r.Name]; ok {
+			sp = o.Spec()
+		} else {
+			sp = reports.Spec{Name: r.Name, Labels: r.Labels}
+			if row, ok := RowByName(r.Name); ok {
+				sp.Row, sp.Expected = row.N, row.Expected
+			}
+		}
+		sp.Verdict = r.Verdict
+		sp.DurationSeconds = r.Duration.Seconds()
+		if r.Failure != "" && sp.Failure == "" {
+			sp.Failure = r.Failure
+		}
+		if r.Verdict == reports.Passed {
+			sp.Failure, sp.HistoryExcerpt = "", nil
+		}
+		rec.Specs = append(rec.Specs, sp)
+	}
+	return rec
+}
+
+// RowByName finds a row by its spec text.
+func RowByName(name string) (Row, bool) {
+	for _, r := range Rows() {
+		if r.Spec == name {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// RunAll runs rows in order without Ginkgo (the `chaos run` CLI): heals run
+// after each row, on every path.
+func (s *Suite) RunAll(ctx context.Context, rows []Row, progress io.Writer) ([]SpecResult, error) {
+	var out []SpecResult
+	for _, row := range rows {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		fmt.Fprintf(progress, "chaos: %-10s %s ...\n", row.Label, row.Spec)
+		start := time.Now()
+		var heals []struct {
+			name string
+			fn   HealFunc
+		}
+		env := s.Env(func(name string, fn HealFunc) {
+			heals = append(heals, struct {
+				name string
+				fn   HealFunc
+			}{name, fn})
+		})
+		o, err := runGuarded(ctx, row, env)
+		var healErr error
+		for i := len(heals) - 1; i >= 0; i-- {
+			hctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if e := heals[i].fn(hctx); e != nil {
+				healErr = errors.Join(healErr, fmt.Errorf("heal %s: %w", heals[i].name, e))
+			}
+			cancel()
+		}
+		res := SpecResult{Name: row.Spec, Labels: []string{row.Label}, Duration: time.Since(start), Verdict: reports.Passed}
+		if o != nil {
+			s.Record(o)
+		}
+		var reasons []string
+		if err != nil {
+			reasons = append(reasons, err.Error())
+		}
+		if healErr != nil {
+			reasons = append(reasons, healErr.Error())
+		}
+		if o != nil {
+			reasons = append(reasons, o.Failures()...)
+		}
+		if len(reasons) > 0 {
+			res.Verdict, res.Failure = reports.Failed, strings.Join(reasons, "\n")
+		}
+		fmt.Fprintf(progress, "chaos: %-10s %s (%.1fs)\n", row.Label, strings.ToUpper(string(res.Verdict)), res.Duration.Seconds())
+		for _, r := range reasons {
+			fmt.Fprintf(progress, "         %s\n", r)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func runGuarded(ctx context.Context, row Row, env *Env) (o *Outcome, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return row.Run(ctx, env)
+}
+
+// WriteOutputs writes run.json, junit.xml and index.html into dir.
+func WriteOutputs(dir string, rec *reports.Record) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return reports.WriteOutputs(filepath.Clean(dir), rec)
+}
+
+// SpecFromConfig maps an SRE failover config onto the harness spec.
+func SpecFromConfig(c *config.Config) topology.Spec {
+	s := topology.Spec{
+		CheckpointPolicy: c.Checkpoint.Policy, CheckpointInterval: c.Checkpoint.Interval,
+		SessionTTL: c.Session.TTL, ConflictStrategy: c.ConflictStrategy,
+		RegionHealthInterval: c.RegionHealth.Interval, RegionHealthTimeout: c.RegionHealth.Timeout,
+		LBHealth: topology.LBHealth{Enabled: true, Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout,
+			FailureThreshold: c.LB.Health.FailureThreshold, SuccessThreshold: c.LB.Health.SuccessThreshold},
+		Outlier:  topology.Outlier{Enabled: c.LB.Outlier.Enabled, ConsecutiveFailures: c.LB.Outlier.ConsecutiveFailures, Ejection: c.LB.Outlier.Ejection},
+		Retry:    topology.Retry{Enabled: c.LB.Retry.Enabled, Attempts: c.LB.Retry.Attempts, PerTryTimeout: c.LB.Retry.PerTryTimeout},
+		CacheTTL: c.Cache.TTL, WarmupStaleness: c.Cache.Staleness,
+		Replicate: c.Cache.Replicate, WarmOnStart: c.Cache.Replicate,
+		AlertsEnabled: c.Alert.Enabled,
+	}
+	for _, r := range c.Regions {
+		s.Regions = append(s.Regions, topology.RegionSpec{Name: r.Name, Weight: r.Weight, Priority: r.Priority})
+	}
+	return s.WithDefaults()
+}
+
+func specSummary(s topology.Spec) map[string]any {
+	return map[string]any{
+		"source":                "built-in (recommended, time-compressed)",
+		"checkpoint.policy":     s.CheckpointPolicy,
+		"checkpoint.interval":   s.CheckpointInterval.String(),
+		"session.ttl":           s.SessionTTL.String(),
+		"conflict_strategy":     s.ConflictStrategy,
+		"lb.health":             fmt.Sprintf("interval %v, timeout %v, threshold %d/%d", s.LBHealth.Interval, s.LBHealth.Timeout, s.LBHealth.FailureThreshold, s.LBHealth.SuccessThreshold),
+		"lb.outlier":            fmt.Sprintf("enabled %v, %d failures, ejection %v", s.Outlier.Enabled, s.Outlier.ConsecutiveFailures, s.Outlier.Ejection),
+		"lb.retry":              fmt.Sprintf("enabled %v, attempts %d, per try %v", s.Retry.Enabled, s.Retry.Attempts, s.Retry.PerTryTimeout),
+		"region_health":         fmt.Sprintf("interval %v, timeout %v", s.RegionHealthInterval, s.RegionHealthTimeout),
+		"cache":                 fmt.Sprintf("ttl %v, staleness %v, replicate %v", s.CacheTTL, s.WarmupStaleness, s.Replicate),
+		"alerts":                s.AlertsEnabled,
+		"regions":               regionsSummary(s),
+		"time_scale":            1,
+		"detection_bound":       (time.Duration(s.LBHealth.FailureThreshold)*s.LBHealth.Interval + s.LBHealth.Timeout).String(),
+		"checkpoint.rpo_window": rpoWindow(s),
+	}
+}
+
+func configSummary(c *config.Config, k float64, path string) map[string]any {
+	b := c.Bounds()
+	m := specSummary(SpecFromConfig(c.Scaled(k)))
+	m["source"] = path
+	m["time_scale"] = k
+	m["real.lb.health"] = fmt.Sprintf("interval %v, timeout %v, threshold %d", c.LB.Health.Interval, c.LB.Health.Timeout, c.LB.Health.FailureThreshold)
+	m["real.checkpoint"] = fmt.Sprintf("%s every %v", c.Checkpoint.Policy, c.Checkpoint.Interval)
+	m["real.session.ttl"] = c.Session.TTL.String()
+	m["real.detection_bound"] = b.WorstDetection.String()
+	m["real.rto_bound"] = b.RTOBound.String()
+	m["real.rpo_bound"] = b.RPOMessages
+	return m
+}
+
+func regionsSummary(s topology.Spec) string {
+	var parts []string
+	for _, r := range s.Regions {
+		parts = append(parts, fmt.Sprintf("%s w%d p%d", r.Name, r.Weight, r.Priority))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func rpoWindow(s topology.Spec) string {
+	switch s.CheckpointPolicy {
+	case "periodic":
+		return s.CheckpointInterval.String()
+	case "on-mutation":
+		return "unbounded between mutations"
+	}
+	return "0 (checkpoint before ack)"
+}
