@@ -241,7 +241,7 @@ func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (
 		cur, err := s.cfg.Store.Get(ctx, sessionID)
 		switch {
 		case err == nil:
-			s.adopt(e, cur, false)
+			s.adopt(e, cur)
 			return cloneSession(cur), false, nil
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
 		default:
@@ -261,14 +261,14 @@ func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (
 			return nil, false, err
 		}
 		s.checkpoints.Add(1)
-		s.adopt(e, sess, true)
+		s.adopt(e, sess)
 		return cloneSession(sess), true, nil
 	}
 	return nil, false, fmt.Errorf("create session %q: %w", sessionID, store.ErrConflict)
 }
 
 // adopt installs a session read from or written to the store as e's state.
-func (s *Service) adopt(e *entry, sess *store.Session, written bool) {
+func (s *Service) adopt(e *entry, sess *store.Session) {
 	if s.cfg.Policy != OnAck {
 		e.sess = cloneSession(sess)
 		e.dirty = false
@@ -276,7 +276,6 @@ func (s *Service) adopt(e *entry, sess *store.Session, written bool) {
 	}
 	e.written = sess.Version
 	s.setInfo(e, sess)
-	_ = written
 }
 
 func (s *Service) setInfo(e *entry, sess *store.Session) {
@@ -312,7 +311,7 @@ func (s *Service) load(ctx context.Context, e *entry) (*store.Session, string, e
 	// Capture the previous region BEFORE anything overwrites it (SPEC §5 defect 1).
 	prev := sess.LastActiveRegion
 	from := ""
-	if prev != "" && prev != s.cfg.Region && e.written == 0 {
+	if prev != "" && prev != s.cfg.Region {
 		from = prev
 		s.restores.Add(1)
 		s.log.Info("session restored", "session_id", e.id, "previous_region", prev, "version", sess.Version)

@@ -204,7 +204,7 @@ func row2(ctx context.Context, r *run) error {
 	} else {
 		n := reg.Requests - before
 		r.out.add(passIf("no-new-traffic-after-detection("+a+")", n == 0 && reg.Status != "active", float64(n),
-			"%d requests reached %s more than %v after it was marked; status now %s", n, a, window, reg.Status))
+			"%d requests reached %s more than %v after it was marked (LB attempt counter %d -> %d); status now %s", n, a, window, before, reg.Requests, reg.Status))
 		r.out.add(check.NoTrafficAfterDown(r.h.Ops(), a, marked, window))
 	}
 	_, err = r.lossChecks(ctx, res, true)
@@ -378,7 +378,7 @@ func row5(ctx context.Context, r *run) error {
 	a, b, c := regionNames(r.spec)
 	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a, b); err != nil {
+	if err := r.warm(ctx, a); err != nil {
 		return err
 	}
 	bnd := r.detectionBound()

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/agentops/failover-harness/reports"
+	"github.com/agentops/failover-harness/scenarios/plan"
+)
+
+func init() {
+	register(command{name: "run", summary: "run the failover test plan and write the report (no Ginkgo)", run: runRun})
+}
+
+// Exit codes of `chaos run` beyond 0 (every row passed) and 2 (bad usage).
+const (
+	exitFailed      = 1   // a row failed, or the run could not start or write its report
+	exitInterrupted = 130 // Ctrl-C / SIGTERM / --timeout: partial record written
+)
+
+// replayPrefix is how the replay line starts: from the module root, like
+// the default command plan.NewSuite would write.
+const replayPrefix = "go run ./harness/cmd/chaos run"
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal, restore the default handling so a second
+		// Ctrl-C kills the process if healing hangs.
+		<-ctx.Done()
+		stop()
+	}()
+	return runPlan(ctx, args, stdout, stderr)
+}
+
+// runOptions are the parsed flags of `chaos run`.
+type runOptions struct {
+	config    string
+	timeScale float64
+	seed      int64
+	provider  string
+	out       string
+	labels    []string
+	logPath   string
+	timeout   time.Duration
+	replay    string
+}
+
+func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code int, ok bool) {
+	fs := flag.NewFlagSet("chaos run", flag.ContinueOnError)
+	fs.StringVar(&o.config, "config", "", "failover config YAML to run the plan against (default: built-in, time-compressed settings)")
+	fs.Float64Var(&o.timeScale, "time-scale", 0, "run the config this many times faster than real time, >= 1 (default: derived from the config; needs --config)")
+	fs.Int64Var(&o.seed, "seed", 0, "seed for every random choice; the same seed replays a run (0 = random, printed)")
+	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
+	fs.StringVar(&o.out, "out", filepath.Join("reports", "out"), "directory for run.json, index.html and junit.xml")
+	labels := fs.String("labels", "", "comma-separated labels of the rows to run, e.g. plan-1,plan-3 or checklist (default: all)")
+	fs.StringVar(&o.logPath, "log", "", "file for the topology's and rows' log (default: OUT/chaos.log; \"off\" discards it)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop the run after this long, as Ctrl-C would (0 = no limit)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: chaos run [--config FILE] [--time-scale K] [--seed N] [--provider local|docker|auto] [--out DIR] [--labels plan-1,plan-3]")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 every row passed, 1 a row failed or the run broke, 2 bad usage, 130 interrupted (partial report written).")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return o, code, false
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	bad := func(format string, a ...any) (runOptions, int, bool) {
+		fmt.Fprintf(stderr, "chaos run: "+format+"\n", a...)
+		return o, 2, false
+	}
+	if set["time-scale"] {
+		if math.IsNaN(o.timeScale) || math.IsInf(o.timeScale, 0) || o.timeScale < 1 {
+			return bad("--time-scale: must be >= 1 (got %v)", o.timeScale)
+		}
+		if o.config == "" {
+			return bad("--time-scale: needs --config (the built-in settings are already time-compressed)")
+		}
+	}
+	if o.seed < 0 {
+		return bad("--seed: must be a positive integer (got %d)", o.seed)
+	}
+	switch o.provider {
+	case "local", "docker", "auto":
+	default:
+		return bad("--provider: %q is not one of local, docker, auto", o.provider)
+	}
+	if o.out == "" {
+		return bad("--out: must not be empty")
+	}
+	if o.timeout < 0 {
+		return bad("--timeout: must be >= 0 (got %v)", o.timeout)
+	}
+	var err error
+	if o.labels, err = parseLabels(*labels); err != nil {
+		return bad("--labels: %v", err)
+	}
+	if o.seed == 0 {
+		// Picked here, not by plan.NewSuite, so the replay line can carry it.
+		o.seed = time.Now().UnixNano()%(1<<31) + 1
+	}
+	// The replay line: every flag the user set, in a stable order, with the seed pinned.
+	parts := []string{replayPrefix}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "seed" {
+			parts = append(parts, "--"+f.Name, shellQuote(f.Value.String()))
+		}
+	})
+	o.replay = strings.Join(append(parts, "--seed", strconv.FormatInt(o.seed, 10)), " ")
+	return o, 0, true
+}
+
+// parseLabels splits "plan-1, plan-3" and rejects labels no row carries.
+func parseLabels(v string) ([]string, error) {
+	known := map[string]bool{}
+	for _, r := range plan.Rows() {
+		known[r.Label] = true
+	}
+	var out []string
+	for _, l := range strings.Split(v, ",") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if !known[l] {
+			have := make([]string, 0, len(known))
+			for k := range known {
+				have = append(have, k)
+			}
+			sort.Strings(have)
+			return nil, fmt.Errorf("no row has label %q (have: %s)", l, strings.Join(have, ", "))
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// selectRows keeps plan order; no labels means every row.
+func selectRows(labels []string) []plan.Row {
+	all := plan.Rows()
+	if len(labels) == 0 {
+		return all
+	}
+	want := map[string]bool{}
+	for _, l := range labels {
+		want[l] = true
+	}
+	var rows []plan.Row
+	for _, r := range all {
+		if want[r.Label] {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,=:+@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// runPlan is `chaos run` once the signals are wired: cancelling ctx stops the
+// run after the row in flight has healed its faults and closed its cluster,
+// and the partial record is still written.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, code, ok := parseRunFlags(args, stdout, stderr)
+	if !ok {
+		return code
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v reached", o.timeout))
+		defer cancel()
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "chaos run: --out: %v\n", err)
+		return exitFailed
+	}
+	log := io.Discard
+	if o.logPath != "off" {
+		if o.logPath == "" {
+			o.logPath = filepath.Join(o.out, "chaos.log")
+		}
+		f, err := os.Create(o.logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "chaos run: --log: %v\n", err)
+			return exitFailed
+		}
+		defer f.Close()
+		log = f
+	}
+
+	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
+		Seed: strconv.FormatInt(o.seed, 10), Provider: o.provider, ConfigPath: o.config,
+		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "chaos run: %v\n", err)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitFailed
+	}
+	rows := selectRows(o.labels)
+	fmt.Fprintf(stdout, "seed: %d\n", s.Seed)
+	fmt.Fprintf(stdout, "time scale: %gx\n", s.TimeScale)
+	fmt.Fprintf(stdout, "provider: %s (%s)\n", s.Provider.Name(), s.ProviderReason)
+	fmt.Fprintf(stdout, "rows: %d\n", len(rows))
+	if o.logPath != "off" {
+		fmt.Fprintf(stdout, "log: %s\n", o.logPath)
+	}
+
+	started := time.Now()
+	results, runErr := s.RunAll(ctx, rows, stderr)
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		fmt.Fprintf(stderr, "chaos run: interrupted (%v); writing the partial report\n", context.Cause(ctx))
+		// Rows never started still appear, so the report shows what is missing.
+		for _, r := range rows[len(results):] {
+			results = append(results, plan.SpecResult{Name: r.Spec, Labels: []string{r.Label},
+				Verdict: reports.Skipped, Failure: "not run: the run was interrupted"})
+		}
+	} else if runErr != nil {
+		fmt.Fprintf(stderr, "chaos run: %v\n", runErr)
+	}
+	rec := s.BuildRecord(results, started)
+	if err := plan.WriteOutputs(o.out, rec); err != nil {
+		fmt.Fprintf(stderr, "chaos run: write report: %v\n", err)
+		return exitFailed
+	}
+
+	counts := map[reports.Verdict]int{}
+	for _, r := range results {
+		counts[r.Verdict]++
+	}
+	failed := counts[reports.Failed]
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.out, reports.HTMLFile))
+	fmt.Fprintf(stdout, "record: %s\n", filepath.Join(o.out, reports.RecordFile))
+	fmt.Fprintf(stdout, "replay: %s\n", rec.Command)
+	fmt.Fprintf(stdout, "result: %d passed, %d failed, %d not run in %.1fs\n",
+		counts[reports.Passed], failed, counts[reports.Skipped], time.Since(started).Seconds())
+	switch {
+	case interrupted:
+		return exitInterrupted
+	case failed > 0, runErr != nil && !errors.Is(runErr, context.Canceled):
+		return exitFailed
+	}
+	return 0
+}

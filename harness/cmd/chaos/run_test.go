@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/reports"
+)
+
+func TestRunUsageErrorsNameTheFlag(t *testing.T) {
+	cfg := repoFile(t, "examples/recommended.yaml")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", cfg, "--time-scale", "0.5"}, "--time-scale: must be >= 1"},
+		{[]string{"--config", cfg, "--time-scale", "NaN"}, "--time-scale: must be >= 1"},
+		{[]string{"--time-scale", "10"}, "--time-scale: needs --config"},
+		{[]string{"--labels", "plan-1,plan-9"}, `--labels: no row has label "plan-9"`},
+		{[]string{"--provider", "mars"}, "--provider:"},
+		{[]string{"--seed", "-3"}, "--seed:"},
+		{[]string{"--timeout", "-1s"}, "--timeout:"},
+		{[]string{"--out", ""}, "--out:"},
+		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--bogus"}, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"run"}, c.args...), &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: code %d stderr %q, want 2 containing %q", c.args, code, errb.String(), c.want)
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"run", "--help"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "--time-scale") {
+		t.Fatalf("--help: code %d out %q", code, out.String())
+	}
+}
+
+func TestRunInvalidConfigExits1BeforeStarting(t *testing.T) {
+	bad := writeTemp(t, "bad.yaml", strings.Replace(validRegions, "weight: 30", "weight: -1", 1))
+	var out, errb bytes.Buffer
+	code := run([]string{"run", "--config", bad, "--provider", "local", "--out", t.TempDir()}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "regions[1].weight") {
+		t.Fatalf("code %d stderr %q, want 1 naming regions[1].weight", code, errb.String())
+	}
+}
+
+func TestRunReplayLinePinsTheSeed(t *testing.T) {
+	o, code, ok := parseRunFlags([]string{"--labels", "plan-1", "--config", "my dir/a.yaml", "--seed", "42"}, io.Discard, io.Discard)
+	if !ok {
+		t.Fatalf("parse: code %d", code)
+	}
+	want := "go run ./harness/cmd/chaos run --config 'my dir/a.yaml' --labels plan-1 --seed 42"
+	if o.replay != want {
+		t.Fatalf("replay %q, want %q", o.replay, want)
+	}
+	// No --seed: one is chosen and pinned, so the line still replays.
+	o, _, _ = parseRunFlags(nil, io.Discard, io.Discard)
+	if o.seed <= 0 || o.replay != replayPrefix+" --seed "+strconv.FormatInt(o.seed, 10) {
+		t.Fatalf("seed %d replay %q", o.seed, o.replay)
+	}
+}
+
+func TestRunSelectRowsKeepsPlanOrder(t *testing.T) {
+	labels := func(labels ...string) []string {
+		var got []string
+		for _, r := range selectRows(labels) {
+			got = append(got, r.Label)
+		}
+		return got
+	}
+	if got := labels("plan-3", "plan-1"); strings.Join(got, ",") != "plan-1,plan-3" {
+		t.Fatalf("plan-3,plan-1 selected %v", got)
+	}
+	all := labels()
+	if len(all) < 8 || all[0] != "plan-1" || all[len(all)-1] != "checklist" {
+		t.Fatalf("default selection %v, want every plan row then the checklist", all)
+	}
+	for _, l := range labels("checklist") {
+		if l != "checklist" {
+			t.Fatalf("checklist selected %q", l)
+		}
+	}
+}
+
+// runPlanRow runs `chaos run` in-process for plan-1 and returns the exit
+// code, stdout and the record it wrote.
+func runPlanRow(t *testing.T, config string) (int, string, *reports.Record) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a topology")
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run([]string{"run", "--config", repoFile(t, config), "--labels", "plan-1", "--provider", "local",
+		"--out", out, "--timeout", "3m"}, &stdout, &stderr)
+	t.Logf("%s: exit %d in %.1fs\nstdout:\n%s\nstderr:\n%s", config, code, time.Since(start).Seconds(), stdout.String(), stderr.String())
+	for _, f := range []string{reports.RecordFile, reports.HTMLFile, reports.JUnitFile} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+	rec, err := reports.ReadRecord(filepath.Join(out, reports.RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Specs) != 1 || !rec.Specs[0].HasLabel("plan-1") {
+		t.Fatalf("specs %+v, want plan-1 only", rec.Specs)
+	}
+	seedArg := "--seed " + strconv.FormatInt(rec.Seed, 10)
+	if !strings.Contains(rec.Command, seedArg) || !strings.Contains(stdout.String(), "replay: "+rec.Command) {
+		t.Fatalf("command %q lacks %q, or stdout lacks the replay line", rec.Command, seedArg)
+	}
+	for _, want := range []string{"time scale: ", "provider: local (requested)", "report: " + filepath.Join(out, reports.HTMLFile)} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("stdout lacks %q", want)
+		}
+	}
+	return code, stdout.String(), rec
+}
+
+func TestRunRecommendedConfigPassesPlan1(t *testing.T) {
+	code, _, rec := runPlanRow(t, "examples/recommended.yaml")
+	if code != 0 || rec.Specs[0].Verdict != reports.Passed {
+		t.Fatalf("exit %d verdict %s failure %q, want 0 and passed", code, rec.Specs[0].Verdict, rec.Specs[0].Failure)
+	}
+}
+
+func TestRunArticleConfigLosesAckedMessages(t *testing.T) {
+	code, _, rec := runPlanRow(t, "examples/article-production.yaml")
+	s := rec.Specs[0]
+	if code != 1 || s.Verdict != reports.Failed {
+		t.Fatalf("exit %d verdict %s, want 1 and failed", code, s.Verdict)
+	}
+	if !strings.Contains(s.Failure, "acknowledged messages lost") {
+		t.Fatalf("plan-1 failure %q does not report lost acknowledged messages", s.Failure)
+	}
+}
+
+// SIGINT while plan-1 runs: the process heals, closes the cluster, writes
+// the partial record (plan-2 not run) and exits 130, leaving no child alive.
+func TestRunSIGINTWritesPartialRecord(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts processes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	binDir, err := local.BuildBinaries(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chaos := filepath.Join(t.TempDir(), "chaos")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", chaos, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build chaos: %v\n%s", err, out)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(chaos, "run", "--config", repoFile(t, "examples/recommended.yaml"), "--labels", "plan-1,plan-2",
+		"--provider", "local", "--out", out, "--seed", "11")
+	cmd.Env = append(os.Environ(), local.EnvBinDir+"="+binDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+
+	started := make(chan struct{})
+	scanned := make(chan string, 1)
+	go func() {
+		var all strings.Builder
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if !once && strings.HasPrefix(sc.Text(), "chaos: plan-1") && strings.HasSuffix(sc.Text(), "...") {
+				once = true
+				close(started)
+			}
+		}
+		scanned <- all.String()
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("plan-1 never started")
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	signalled := time.Now()
+	errOut := <-scanned // the pipe closes when the process exits
+	err = cmd.Wait()
+	t.Logf("exited %.1fs after SIGINT\nstdout:\n%s\nstderr:\n%s", time.Since(signalled).Seconds(), stdout.String(), errOut)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
+		t.Fatalf("wait: %v, want exit %d", err, exitInterrupted)
+	}
+	rec, err := reports.ReadRecord(filepath.Join(out, reports.RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Specs) != 2 || !rec.Specs[0].HasLabel("plan-1") || rec.Specs[1].Verdict != reports.Skipped {
+		t.Fatalf("partial record specs %+v, want plan-1 then plan-2 skipped", rec.Specs)
+	}
+	for _, f := range rec.Specs[0].Faults {
+		if f.End < f.Start {
+			t.Fatalf("fault %s never healed: %+v", f.Name, f)
+		}
+	}
+	logData, err := os.ReadFile(filepath.Join(out, "chaos.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`pid=(\d+)`).FindAllStringSubmatch(string(logData), -1) {
+		pid, _ := strconv.Atoi(m[1])
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("child pid %d still alive after chaos run exited", pid)
+		}
+	}
+}
