@@ -19,7 +19,7 @@ import (
 
 var (
 	seedFlag     = flag.String("chaos.seed", "", "seed for every random choice (empty: random, printed)")
-	providerFlag = flag.String("chaos.provider", "auto", "topology provider: local | docker | auto")
+	providerFlag = flag.String("chaos.provider", "local", "topology provider: local | docker | auto")
 	outFlag      = flag.String("chaos.out", "", "directory for run.json, junit.xml and index.html (empty: none)")
 	configFlag   = flag.String("chaos.config", "", "failover config YAML to run the plan against (empty: built-in defaults)")
 )

@@ -256,6 +256,7 @@ func (l *load) stop() (traffic.Result, error) {
 
 // waitFor polls cond every tick until it holds or the deadline passes.
 func waitFor(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -266,6 +267,9 @@ func waitFor(ctx context.Context, deadline time.Duration, what string, cond func
 		}
 		select {
 		case <-ctx.Done():
+			if err := context.Cause(parent); err != nil {
+				return fmt.Errorf("stopped waiting for %s: %w", what, err)
+			}
 			return fmt.Errorf("timed out after %v waiting for %s", deadline, what)
 		case <-tick.C:
 		}

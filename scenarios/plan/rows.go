@@ -113,9 +113,12 @@ func row1(ctx context.Context, r *run) error {
 	}
 	bnd := r.detectionBound()
 	r.out.Bounds.DetectionSeconds = bnd.Seconds()
-	rto := bnd + r.spec.Retry.PerTryTimeout + 500*time.Millisecond
+	// Margin: a retried request's own round trip and scheduling on a loaded machine.
+	rto := bnd + r.spec.Retry.PerTryTimeout + max(500*time.Millisecond, bnd)
 	r.out.Bounds.RTOSeconds = rto.Seconds()
 
+	// Break A at the worst moment: right after it acknowledged a message.
+	r.waitFreshAck(ctx, a, 3*time.Millisecond, 2*time.Second)
 	faultStart := time.Now()
 	r.out.event("fault injected")
 	if _, err := r.inject(ctx, fault.Pause{Region: a}); err != nil {
@@ -139,9 +142,61 @@ func row1(ctx context.Context, r *run) error {
 	r.out.add(everyUserRecovered(ops, faultStart))
 	rt := r.out.add(check.RTO(ops, faultStart, rto))
 	r.out.Observed.RTOSeconds = rt.Value
+	r.out.add(r.acksDurable())
 	_, err = r.lossChecks(ctx, res, true)
 	r.finish(faultStart)
 	return err
+}
+
+// acksDurable fails when the runtime acknowledged messages before they were
+// in the global store: whatever the measured loss, a region failure in that
+// window loses them. It states the exposure in real time.
+func (r *run) acksDurable() check.Result {
+	acked, notDurable := 0, 0
+	for _, op := range r.h.Ops() {
+		if op.Kind == history.KindMessage && op.OK() && !op.Duplicate {
+			acked++
+			if !op.Durable {
+				notDurable++
+			}
+		}
+	}
+	window := r.spec.CheckpointInterval
+	k := r.env.TimeScale
+	if k < 1 {
+		k = 1
+	}
+	real := time.Duration(float64(window) * k)
+	if notDurable > 0 {
+		return passIf("ack-implies-durable", false, float64(notDurable),
+			"%d of %d acknowledged messages were not yet in the global store when acknowledged (checkpoint policy %s every %v, %v in real time): acknowledged messages between checkpoints are lost when a region fails",
+			notDurable, acked, r.spec.CheckpointPolicy, window, real)
+	}
+	return passIf("ack-implies-durable", true, 0, "all %d acknowledged messages were in the global store before the reply", acked)
+}
+
+// waitFreshAck waits (bounded) until region has just acknowledged a message,
+// within fresh, so a fault injected next catches work in flight.
+func (r *run) waitFreshAck(ctx context.Context, region string, fresh, deadline time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	seen := r.h.Len()
+	tick := time.NewTicker(500 * time.Microsecond)
+	defer tick.Stop()
+	for {
+		ops := r.h.Ops()
+		for _, op := range ops[seen:] {
+			if op.Kind == history.KindMessage && op.OK() && op.ServedBy == region && time.Since(op.End) < fresh {
+				return
+			}
+		}
+		seen = len(ops)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // detectionLimit is what a check tolerates over the configured worst case:

@@ -227,9 +227,10 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	started := time.Now()
 	results, runErr := s.RunAll(ctx, rows, stderr)
-	interrupted := ctx.Err() != nil
+	interrupted, ran := ctx.Err() != nil, 0
 	if interrupted {
 		fmt.Fprintf(stderr, "chaos run: interrupted (%v); writing the partial report\n", context.Cause(ctx))
+		ran = len(results)
 		// Rows never started still appear, so the report shows what is missing.
 		for _, r := range rows[len(results):] {
 			results = append(results, plan.SpecResult{Name: r.Spec, Labels: []string{r.Label},
@@ -239,6 +240,12 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chaos run: %v\n", runErr)
 	}
 	rec := s.BuildRecord(results, started)
+	// The row in flight fails with whatever its cancelled wait said (often
+	// "timed out ..."); say why, so nobody chases a phantom timeout. Done on
+	// the record because BuildRecord prefers the row's own check failures.
+	if ran > 0 && ran <= len(rec.Specs) && rec.Specs[ran-1].Verdict == reports.Failed {
+		rec.Specs[ran-1].Failure = "interrupted while this row ran; its checks are incomplete:\n" + rec.Specs[ran-1].Failure
+	}
 	if err := plan.WriteOutputs(o.out, rec); err != nil {
 		fmt.Fprintf(stderr, "chaos run: write report: %v\n", err)
 		return exitFailed

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -96,18 +95,47 @@ func TestRunSelectRowsKeepsPlanOrder(t *testing.T) {
 	}
 }
 
-// runPlanRow runs `chaos run` in-process for plan-1 and returns the exit
-// code, stdout and the record it wrote.
-func runPlanRow(t *testing.T, config string) (int, string, *reports.Record) {
+// buildChaos builds this command (without -race) and the runtime binaries,
+// and returns the chaos binary and the environment to run it with. The long
+// tests run the real binary: under the race detector an in-process run is
+// several times slower and misses the plan's time-compressed RTO bounds.
+func buildChaos(t *testing.T, ctx context.Context) (bin string, env []string) {
+	t.Helper()
+	binDir, err := local.BuildBinaries(ctx, "") // honours $CHAOS_BIN_DIR
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(t.TempDir(), "chaos")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build chaos: %v\n%s", err, out)
+	}
+	return bin, append(os.Environ(), local.EnvBinDir+"="+binDir)
+}
+
+// runPlanRow runs `chaos run` for plan-1 against config and returns the exit
+// code and the record it wrote, after checking what every run must print and write.
+func runPlanRow(t *testing.T, config string) (int, *reports.Record) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a topology")
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bin, env := buildChaos(t, ctx)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", repoFile(t, config), "--labels", "plan-1", "--provider", "local",
+		"--out", out, "--timeout", "3m")
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
-	code := run([]string{"run", "--config", repoFile(t, config), "--labels", "plan-1", "--provider", "local",
-		"--out", out, "--timeout", "3m"}, &stdout, &stderr)
+	err := cmd.Run()
+	code := 0
+	if exit := (*exec.ExitError)(nil); errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%s: exit %d in %.1fs\nstdout:\n%s\nstderr:\n%s", config, code, time.Since(start).Seconds(), stdout.String(), stderr.String())
 	for _, f := range []string{reports.RecordFile, reports.HTMLFile, reports.JUnitFile} {
 		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
@@ -130,18 +158,18 @@ func runPlanRow(t *testing.T, config string) (int, string, *reports.Record) {
 			t.Fatalf("stdout lacks %q", want)
 		}
 	}
-	return code, stdout.String(), rec
+	return code, rec
 }
 
 func TestRunRecommendedConfigPassesPlan1(t *testing.T) {
-	code, _, rec := runPlanRow(t, "examples/recommended.yaml")
+	code, rec := runPlanRow(t, "examples/recommended.yaml")
 	if code != 0 || rec.Specs[0].Verdict != reports.Passed {
 		t.Fatalf("exit %d verdict %s failure %q, want 0 and passed", code, rec.Specs[0].Verdict, rec.Specs[0].Failure)
 	}
 }
 
 func TestRunArticleConfigLosesAckedMessages(t *testing.T) {
-	code, _, rec := runPlanRow(t, "examples/article-production.yaml")
+	code, rec := runPlanRow(t, "examples/article-production.yaml")
 	s := rec.Specs[0]
 	if code != 1 || s.Verdict != reports.Failed {
 		t.Fatalf("exit %d verdict %s, want 1 and failed", code, s.Verdict)
@@ -157,20 +185,13 @@ func TestRunSIGINTWritesPartialRecord(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	binDir, err := local.BuildBinaries(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chaos := filepath.Join(t.TempDir(), "chaos")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", chaos, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build chaos: %v\n%s", err, out)
-	}
+	chaos, env := buildChaos(t, ctx)
 	out := t.TempDir()
 	cmd := exec.Command(chaos, "run", "--config", repoFile(t, "examples/recommended.yaml"), "--labels", "plan-1,plan-2",
 		"--provider", "local", "--out", out, "--seed", "11")
-	cmd.Env = append(os.Environ(), local.EnvBinDir+"="+binDir)
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
@@ -183,25 +204,24 @@ func TestRunSIGINTWritesPartialRecord(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill() }()
 
-	started := make(chan struct{})
 	scanned := make(chan string, 1)
 	go func() {
-		var all strings.Builder
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-			if !once && strings.HasPrefix(sc.Text(), "chaos: plan-1") && strings.HasSuffix(sc.Text(), "...") {
-				once = true
-				close(started)
-			}
-		}
-		scanned <- all.String()
+		b, _ := io.ReadAll(stderr)
+		scanned <- string(b)
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatal("plan-1 never started")
+	// Interrupt once plan-1's topology is up, so teardown has processes to stop.
+	logPath := filepath.Join(out, "chaos.log")
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "topology ready") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("plan-1's topology never became ready")
+		case <-tick.C:
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -221,14 +241,20 @@ func TestRunSIGINTWritesPartialRecord(t *testing.T) {
 	if len(rec.Specs) != 2 || !rec.Specs[0].HasLabel("plan-1") || rec.Specs[1].Verdict != reports.Skipped {
 		t.Fatalf("partial record specs %+v, want plan-1 then plan-2 skipped", rec.Specs)
 	}
+	if s := rec.Specs[0]; s.Verdict == reports.Failed && !strings.HasPrefix(s.Failure, "interrupted while this row ran") {
+		t.Fatalf("plan-1 failure %q does not say the run was interrupted", s.Failure)
+	}
 	for _, f := range rec.Specs[0].Faults {
 		if f.End < f.Start {
 			t.Fatalf("fault %s never healed: %+v", f.Name, f)
 		}
 	}
-	logData, err := os.ReadFile(filepath.Join(out, "chaos.log"))
+	logData, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(logData), "topology stopped") {
+		t.Fatalf("log does not show the topology stopped:\n%s", logData)
 	}
 	for _, m := range regexp.MustCompile(`pid=(\d+)`).FindAllStringSubmatch(string(logData), -1) {
 		pid, _ := strconv.Atoi(m[1])
