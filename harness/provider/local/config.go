@@ -2,8 +2,11 @@ package local
 
 import (
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -96,6 +99,7 @@ type lbConfig struct {
 		Webhook string `yaml:"webhook"`
 		Name    string `yaml:"name"`
 	} `yaml:"alert"`
+	Seed int64 `yaml:"seed"` // the LB's weighted picks replay with the run
 }
 
 func writeYAML(path string, v any) error {
@@ -109,10 +113,44 @@ func writeYAML(path string, v any) error {
 // freePort asks the kernel for a free TCP port on 127.0.0.1 and releases it,
 // so a child can be told its port up front and keep it across restarts.
 func freePort() (int, error) {
+	// A region keeps its port across restarts and is wired into gates and
+	// proxies before it starts, so the port is reserved by number, not held
+	// open. Ports below the kernel's ephemeral range are never handed out to
+	// other ":0" listeners or outgoing connections in the meantime.
+	lo := ephemeralLow()
+	const base = 10000
+	if lo > base+1000 {
+		for i := 0; i < 64; i++ {
+			port := base + mrand.IntN(lo-base)
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				ln.Close()
+				return port, nil
+			}
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux
+// default 32768); 0 when unknown.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return 0
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return n
 }

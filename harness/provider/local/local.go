@@ -319,6 +319,7 @@ func (c *Cluster) startLB(ctx context.Context, listen map[string]string) error {
 	lc.Retry.Attempts = s.Retry.Attempts
 	lc.Retry.PerTryTimeout = s.Retry.PerTryTimeout.String()
 	lc.Alert.Name = "NoHealthyRegion"
+	lc.Seed = s.Seed
 	if s.AlertsEnabled {
 		lc.Alert.Webhook = c.alerts.url + "/lb"
 	}
