@@ -407,6 +407,7 @@ func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session,
 		res, err := s.cfg.Store.Put(ctx, next)
 		if err == nil {
 			s.checkpoints.Add(1)
+			s.reportOverwrite(e.id, res)
 			if res.Version > 0 {
 				next.Version = res.Version
 			}
@@ -447,6 +448,7 @@ func (s *Service) checkpoint(ctx context.Context, e *entry) error {
 		res, err := s.cfg.Store.Put(ctx, snap)
 		if err == nil {
 			s.checkpoints.Add(1)
+			s.reportOverwrite(e.id, res)
 			if res.Version > snap.Version {
 				e.sess.Version = res.Version
 			}
@@ -731,4 +733,15 @@ func (s *Service) answer(ctx context.Context, sess *store.Session, prompt string
 		s.cachePut(ctx, key, reply)
 	}
 	return reply, false, nil
+}
+
+// reportOverwrite logs a write that removed messages another writer had
+// stored (last-write-wins during a partition): the store counts them in
+// store_overwritten_messages_total; this names them, so none is silent.
+func (s *Service) reportOverwrite(id string, res store.PutResult) {
+	if len(res.Overwritten) == 0 {
+		return
+	}
+	s.cfg.Logger.Warn("write overwrote stored messages", "session", id, "count", len(res.Overwritten),
+		"message_ids", res.Overwritten, "previous_region", res.PreviousRegion)
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/provider/docker"
 	"github.com/agentops/failover-harness/harness/provider/local"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -20,13 +21,13 @@ func init() {
 
 func runUp(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chaos up", flag.ContinueOnError)
-	provider := fs.String("provider", "local", "topology provider: local")
+	provider := fs.String("provider", "local", "topology provider: local | docker (images from 'make images')")
 	seed := fs.Int64("seed", 0, "random seed (0 = derived from the clock, printed)")
 	runDir := fs.String("run-dir", "", "directory for configs and logs (default: a new temp dir)")
 	binDir := fs.String("bin-dir", "", "prebuilt agent-runtime/global-lb (default $"+local.EnvBinDir+" or build)")
 	timeout := fs.Duration("ready-timeout", 60*time.Second, "how long to wait for the topology to be ready")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: chaos up [--provider local] [--seed N] [--run-dir DIR]")
+		fmt.Fprintln(fs.Output(), "usage: chaos up [--provider local|docker] [--seed N] [--run-dir DIR]")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -36,8 +37,15 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	switch *provider {
 	case "local":
 		p = &local.Provider{BinDir: *binDir, ReadyTimeout: *timeout}
+	case "docker":
+		d := docker.New(docker.Options{StartupTimeout: *timeout})
+		if err := d.Available(context.Background()); err != nil {
+			fmt.Fprintf(stderr, "chaos up: --provider docker: %v\n", err)
+			return 1
+		}
+		p = d
 	default:
-		fmt.Fprintf(stderr, "chaos up: --provider: %q is not available (have: local)\n", *provider)
+		fmt.Fprintf(stderr, "chaos up: --provider: %q is not one of local, docker\n", *provider)
 		return 2
 	}
 	if *seed == 0 {
