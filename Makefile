@@ -32,7 +32,7 @@ unit:
 
 chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto
 	@mkdir -p $(OUT)
-	$(GO) tool ginkgo -v --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
+	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
 		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)'
 
 images: ## build every container image locally (no registry needed)

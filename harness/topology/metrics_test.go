@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,17 @@ func TestSpecDefaultsAndValidate(t *testing.T) {
 	bad.Regions[1].Name = bad.Regions[0].Name
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "spec.regions[1].name") {
 		t.Fatalf("duplicate region must name the field: %v", err)
+	}
+}
+
+func TestLBRegionDecodesEveryField(t *testing.T) {
+	var st LBStatus
+	body := `{"regions":[{"name":"us-east-1","weight":50,"status":"ejected","ejected_until":"2026-01-02T03:04:05.5Z","in_rotation":false,"requests":7}],"transitions":[]}`
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := st.Region("us-east-1")
+	if !ok || r.Weight != 50 || r.Status != "ejected" || r.InRotation || r.Requests != 7 || r.EjectedUntil.IsZero() {
+		t.Fatalf("decoded %+v", r)
 	}
 }

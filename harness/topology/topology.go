@@ -324,11 +324,12 @@ func (r *LBRegion) UnmarshalJSON(b []byte) error {
 		Status       string `json:"status"`
 		EjectedUntil string `json:"ejected_until"`
 		InRotation   bool   `json:"in_rotation"`
+		Requests     int64  `json:"requests"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	*r = LBRegion{Name: raw.Name, Weight: raw.Weight, Status: raw.Status, InRotation: raw.InRotation}
+	*r = LBRegion{Name: raw.Name, Weight: raw.Weight, Status: raw.Status, InRotation: raw.InRotation, Requests: raw.Requests}
 	if raw.EjectedUntil != "" {
 		t, err := time.Parse(time.RFC3339Nano, raw.EjectedUntil)
 		if err != nil {

@@ -124,7 +124,8 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		To   string `json:"to"`
 	}
 	bnd := r.spec.RegionHealthInterval*time.Duration(3) + r.spec.RegionHealthTimeout
-	_ = waitFor(ctx, 10*bnd+3*time.Second, "an automatic failover in "+b+"'s history", func() bool {
+	// Bounded: a manager that checks too rarely to notice within 15 s fails here.
+	_ = waitFor(ctx, min(10*bnd+3*time.Second, 15*time.Second), "an automatic failover in "+b+"'s history", func() bool {
 		resp, err := httpGet(ctx, bURL+"/regions/failover/history", tok)
 		if err != nil || resp.status != 200 {
 			return false

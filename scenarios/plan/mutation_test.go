@@ -55,6 +55,11 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 			func(s *topology.Spec) { s.Replicate, s.WarmOnStart = false, false }, "cache-hits-return(us-east-1)"},
 		{"plan-7", "a TTL that never expires lets returning users into stale sessions",
 			func(s *topology.Spec) { s.SessionTTL = time.Hour }, "returning-users-see-session-expired"},
+		{"when no healthy region remains, on-call gets exactly one alert", "with no alert sink nobody is paged",
+			func(s *topology.Spec) { s.AlertsEnabled = false }, "alert-once(NoHealthyRegion)"},
+		{"failover is exercised dry-run, then manual, then automatic, and each is in the admin API's history",
+			"region health checks an hour apart never notice the primary is gone",
+			func(s *topology.Spec) { s.RegionHealthInterval = time.Hour }, "history-records-automatic"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.label, func(t *testing.T) {

@@ -327,6 +327,12 @@ func (r *run) lbStatus(ctx context.Context) (topology.LBStatus, error) {
 
 // waitOut waits until the LB takes region out of rotation and returns when it did.
 func (r *run) waitOut(ctx context.Context, region string, since time.Time, deadline time.Duration) (time.Time, error) {
+	return r.waitMarked(ctx, region, since, deadline, false)
+}
+
+// waitMarked is waitOut; with healthOnly, only a health-check verdict
+// (degraded or down) counts, not a passive ejection.
+func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) (time.Time, error) {
 	var at time.Time
 	err := waitFor(ctx, deadline, region+" out of rotation", func() bool {
 		st, err := r.c.LBStatus(ctx)
@@ -334,6 +340,9 @@ func (r *run) waitOut(ctx context.Context, region string, since time.Time, deadl
 			return false
 		}
 		for _, t := range st.Transitions {
+			if healthOnly && t.To == "ejected" {
+				continue
+			}
 			if t.Region == region && t.To != "active" && !t.At.Before(since) {
 				at = t.At
 				return true
@@ -520,4 +529,15 @@ func bound(name string, v, limit float64, unit string) check.Result {
 
 func passIf(name string, ok bool, v float64, format string, args ...any) check.Result {
 	return check.Result{Name: name, OK: ok, Value: v, Reason: fmt.Sprintf(format, args...)}
+}
+
+// healthTransitions drops passive ejections, keeping health-check verdicts.
+func healthTransitions(ts []topology.Transition) []topology.Transition {
+	var out []topology.Transition
+	for _, t := range ts {
+		if t.To != "ejected" && t.From != "ejected" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -227,7 +227,7 @@ func row2(ctx context.Context, r *run) error {
 	if _, err := r.inject(ctx, fault.HTTPStatus{Region: a, Code: 503}); err != nil {
 		return err
 	}
-	marked, _ := r.waitOut(ctx, a, faultStart, 4*bnd+2*time.Second)
+	marked, _ := r.waitMarked(ctx, a, faultStart, 4*bnd+2*time.Second, true) // the health check's verdict, not an ejection
 	// The detection window: requests already in flight when A was marked may
 	// still reach it. After that, none may.
 	window := r.spec.LBHealth.Interval + r.spec.Retry.PerTryTimeout
@@ -251,7 +251,7 @@ func row2(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	det := r.out.add(check.DetectionTime(faultStart, st.Transitions, a, detectionLimit(bnd)))
+	det := r.out.add(check.DetectionTime(faultStart, healthTransitions(st.Transitions), a, detectionLimit(bnd)))
 	r.out.Observed.DetectionSeconds = finite(det.Value)
 	reg, _ := st.Region(a)
 	if marked.IsZero() {
