@@ -117,6 +117,10 @@ func lost(ops []history.Op, final map[string][]string, window int) (lostBy map[s
 func LostAcked(ops []history.Op, final map[string][]string, window int) Result {
 	const name = "no-acked-message-lost"
 	lostBy, skipped := lost(ops, final, window)
+	return lostResult(name, lostBy, skipped)
+}
+
+func lostResult(name string, lostBy map[string][]ack, skipped int) Result {
 	n := 0
 	var ex []string
 	for sess, l := range lostBy {
@@ -329,6 +333,10 @@ func RTO(ops []history.Op, faultStart time.Time, bound time.Duration) Result {
 // per session, from the first to the last lost ack; must be <= maxSeconds).
 func RPO(ops []history.Op, final map[string][]string, window, maxMessages int, maxSeconds float64) (messages, seconds Result) {
 	lostBy, skipped := lost(ops, final, window)
+	return rpoResults(lostBy, skipped, maxMessages, maxSeconds)
+}
+
+func rpoResults(lostBy map[string][]ack, skipped, maxMessages int, maxSeconds float64) (messages, seconds Result) {
 	n := 0
 	var span time.Duration
 	for _, l := range lostBy {
@@ -381,4 +389,58 @@ func ErrorRate(ops []history.Op, from, to time.Time, max float64) Result {
 		return fail(name, r, "%d/%d operations failed (%.1f%% > %.1f%%)", bad, total, 100*r, 100*max)
 	}
 	return pass(name, r, "%d/%d operations failed (%.1f%%)", bad, total, 100*r)
+}
+
+// Conversation is a session as read back: its user message ids, oldest
+// first, with the times the runtime stamped on them.
+type Conversation struct {
+	IDs   []string
+	Times []time.Time
+}
+
+// lostBounded finds acknowledged ids absent from the final conversations of
+// a bounded store. The conversation is kept in write order, which concurrent
+// writers make differ from ack order, and writes whose ack never reached a
+// client also take room; so eviction is judged by time, not by counting
+// acks: a missing id counts as evicted only when the conversation is full
+// (window user messages) and its oldest kept message was stamped after the
+// missing one's request had started. Otherwise it is lost.
+func lostBounded(ops []history.Op, final map[string]Conversation, window int) (lostBy map[string][]ack, skipped int) {
+	lostBy = map[string][]ack{}
+	for sess, acks := range acksBySession(ops) {
+		conv, ok := final[sess]
+		if !ok {
+			skipped++
+			continue
+		}
+		present := map[string]bool{}
+		for _, id := range conv.IDs {
+			present[id] = true
+		}
+		full := window > 0 && len(conv.IDs) >= window && len(conv.Times) > 0
+		for _, a := range acks {
+			if present[a.id] {
+				continue
+			}
+			if full && !conv.Times[0].Before(a.start) {
+				continue // written before everything kept: evicted by the bound
+			}
+			lostBy[sess] = append(lostBy[sess], a)
+		}
+	}
+	return lostBy, skipped
+}
+
+// LostAckedBounded is LostAcked for conversations bounded to window user
+// messages (see lostBounded for how eviction is told apart from loss).
+func LostAckedBounded(ops []history.Op, final map[string]Conversation, window int) Result {
+	const name = "no-acked-message-lost"
+	lostBy, skipped := lostBounded(ops, final, window)
+	return lostResult(name, lostBy, skipped)
+}
+
+// RPOBounded is RPO over bounded conversations.
+func RPOBounded(ops []history.Op, final map[string]Conversation, window, maxMessages int, maxSeconds float64) (messages, seconds Result) {
+	lostBy, skipped := lostBounded(ops, final, window)
+	return rpoResults(lostBy, skipped, maxMessages, maxSeconds)
 }

@@ -368,12 +368,12 @@ func (r *run) detectionBound() time.Duration {
 	return time.Duration(h.FailureThreshold)*h.Interval + h.Timeout
 }
 
-// readFinal reads every session back through the LB (or url when set).
-// A session the system no longer knows (404) has lost everything; an expired
-// one (410) is skipped, as the checkers expect.
-func (r *run) readFinal(ctx context.Context, sessions []string) (map[string][]string, error) {
+// readFinal reads every session back through the LB. A session the system no
+// longer knows (404) or that expired mid-row (410) has lost everything it
+// acknowledged: both count as empty conversations, never as "not read back".
+func (r *run) readFinal(ctx context.Context, sessions []string) (map[string]check.Conversation, error) {
 	cl := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
-	out := map[string][]string{}
+	out := map[string]check.Conversation{}
 	var errs []error
 	for _, s := range sessions {
 		var done bool
@@ -381,12 +381,10 @@ func (r *run) readFinal(ctx context.Context, sessions []string) (map[string][]st
 			op, conv := cl.ReadSession(ctx, "reader", "", s)
 			switch {
 			case op.OK():
-				out[s] = conv.MessageIDs
+				out[s] = check.Conversation{IDs: conv.MessageIDs, Times: conv.Times}
 				done = true
-			case op.Status == http.StatusNotFound:
-				out[s] = []string{}
-				done = true
-			case op.Status == http.StatusGone:
+			case op.Status == http.StatusNotFound, op.Status == http.StatusGone:
+				out[s] = check.Conversation{}
 				done = true
 			}
 			return done
