@@ -37,6 +37,7 @@ type view struct {
 	Overall, OverallClass       string
 	Headline                    string
 	StartedAt, Wall             string
+	Overhead                    string
 	Seed                        int64
 	Provider, Command, Replay   string
 	Machine                     Machine
@@ -113,6 +114,7 @@ func buildView(r *Record) view {
 		Replay:   replayCommand(r),
 		Machine:  r.Machine,
 		Wall:     fmtSeconds(r.WallSeconds),
+		Overhead: fmtOverhead(r),
 	}
 	if !r.StartedAt.IsZero() {
 		v.StartedAt = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -411,3 +413,10 @@ func fmtSeconds(s float64) string {
 func fmtT(t float64) string { return strconv.FormatFloat(math.Round(t*100)/100, 'f', -1, 64) + " s" }
 
 func num(f float64) string { return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64) }
+
+func fmtOverhead(r *Record) string {
+	if r.HarnessOverhead <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f× (wall %s over %s of waits the scenarios need)", r.HarnessOverhead, fmtSeconds(r.WallSeconds), fmtSeconds(r.InherentWaitSeconds))
+}

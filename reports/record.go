@@ -38,6 +38,10 @@ type Record struct {
 	SchemaVersion int            `json:"schema_version"`
 	StartedAt     time.Time      `json:"started_at"`
 	WallSeconds   float64        `json:"wall_seconds"`
+	// InherentWaitSeconds sums the specs' inherent waits; HarnessOverhead is
+	// WallSeconds divided by it (1.0 would be a harness that costs nothing).
+	InherentWaitSeconds float64 `json:"inherent_wait_seconds,omitempty"`
+	HarnessOverhead     float64 `json:"harness_overhead,omitempty"`
 	Seed          int64          `json:"seed"`
 	Provider      string         `json:"provider"`
 	Command       string         `json:"command"`
@@ -62,6 +66,10 @@ type Spec struct {
 	Expected        string   `json:"expected,omitempty"`
 	Verdict         Verdict  `json:"verdict"`
 	DurationSeconds float64  `json:"duration_seconds"`
+	// InherentWaitSeconds is the part of the duration the scenario itself
+	// needs (detection windows, observation periods, TTLs); the rest is
+	// harness overhead (topology start/stop, reads, checks).
+	InherentWaitSeconds float64 `json:"inherent_wait_seconds,omitempty"`
 	Failure         string   `json:"failure,omitempty"` // the checker's reason
 	Observed        Observed `json:"observed"`
 	Bounds          Bounds   `json:"bounds"`

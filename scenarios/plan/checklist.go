@@ -125,7 +125,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 	}
 	bnd := r.spec.RegionHealthInterval*time.Duration(3) + r.spec.RegionHealthTimeout
 	// Bounded: a manager that checks too rarely to notice within 15 s fails here.
-	_ = waitFor(ctx, min(10*bnd+3*time.Second, 15*time.Second), "an automatic failover in "+b+"'s history", func() bool {
+	_ = r.wait(ctx, min(10*bnd+3*time.Second, 15*time.Second), "an automatic failover in "+b+"'s history", func() bool {
 		resp, err := httpGet(ctx, bURL+"/regions/failover/history", tok)
 		if err != nil || resp.status != 200 {
 			return false
@@ -172,11 +172,11 @@ func checkAlertNoHealthy(ctx context.Context, r *run) error {
 	if _, err := r.inject(ctx, fault.RegionsDown{Regions: r.spec.RegionNames()}); err != nil {
 		return err
 	}
-	_ = waitFor(ctx, 4*bnd+3*time.Second, "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
+	_ = r.wait(ctx, 4*bnd+3*time.Second, "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
 	r.out.add(r.statusPage(ctx))
 	quiet := 10*r.spec.LBHealth.Interval + 500*time.Millisecond
 	t0 := time.Now()
-	_ = waitFor(ctx, quiet+time.Second, "alert quiet period", func() bool { return time.Since(t0) > quiet })
+	_ = r.wait(ctx, quiet+time.Second, "alert quiet period", func() bool { return time.Since(t0) > quiet })
 	r.out.add(check.AlertsOnce(r.c.Alerts(), "NoHealthyRegion"))
 	r.finish(faultStart)
 	return nil
@@ -211,7 +211,7 @@ func checkTTL(ctx context.Context, r *run) error {
 func (r *run) statusPage(ctx context.Context) check.Result {
 	var jsonOK, htmlOK bool
 	var last string
-	_ = waitFor(ctx, 4*r.detectionBound()+2*time.Second, "the LB's status page", func() bool {
+	_ = r.wait(ctx, 4*r.detectionBound()+2*time.Second, "the LB's status page", func() bool {
 		j, err := httpGet(ctx, r.c.LBURL()+"/v1/sessions/none", "")
 		if err != nil {
 			return false

@@ -78,6 +78,7 @@ type Outcome struct {
 	Projected *reports.Projected
 
 	start    time.Time
+	inherent time.Duration // time spent in waits the scenario needs
 	faults   []reports.Fault
 	events   []reports.Event
 	timeline []reports.Point
@@ -126,6 +127,7 @@ func (o *Outcome) Spec() reports.Spec {
 		Name: o.Name, Labels: labels, Row: o.Row, Expected: o.Expected,
 		Observed: o.Observed, Bounds: o.Bounds, Projected: o.Projected,
 		Faults: o.faults, Events: o.events, Timeline: o.timeline,
+		InherentWaitSeconds: o.inherent.Seconds(),
 	}
 	if !o.Passed() {
 		s.Failure = strings.Join(o.Failures(), "\n")
@@ -254,6 +256,16 @@ func (l *load) stop() (traffic.Result, error) {
 	return l.res, l.err
 }
 
+// wait is waitFor for the waits a scenario inherently needs (detection,
+// observation, TTL): their time is recorded, so the run record can tell the
+// harness's own overhead apart.
+func (r *run) wait(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
+	t0 := time.Now()
+	err := waitFor(ctx, deadline, what, cond)
+	r.out.inherent += time.Since(t0)
+	return err
+}
+
 // waitFor polls cond every tick until it holds or the deadline passes.
 func waitFor(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
 	parent := ctx
@@ -302,7 +314,7 @@ func (r *run) ackedBy(region string, since time.Time) int {
 // named, so the fault has something to lose.
 func (r *run) warm(ctx context.Context, regions ...string) error {
 	since := r.out.start
-	return waitFor(ctx, 20*time.Second, "warm traffic on "+strings.Join(regions, ","), func() bool {
+	return r.wait(ctx, 20*time.Second, "warm traffic on "+strings.Join(regions, ","), func() bool {
 		for _, reg := range regions {
 			if r.ackedBy(reg, since) < 5 {
 				return false
@@ -334,7 +346,7 @@ func (r *run) waitOut(ctx context.Context, region string, since time.Time, deadl
 // (degraded or down) counts, not a passive ejection.
 func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) (time.Time, error) {
 	var at time.Time
-	err := waitFor(ctx, deadline, region+" out of rotation", func() bool {
+	err := r.wait(ctx, deadline, region+" out of rotation", func() bool {
 		st, err := r.c.LBStatus(ctx)
 		if err != nil {
 			return false
@@ -355,7 +367,7 @@ func (r *run) waitMarked(ctx context.Context, region string, since time.Time, de
 
 // waitIn waits until every region named is back in rotation.
 func (r *run) waitIn(ctx context.Context, deadline time.Duration, regions ...string) error {
-	return waitFor(ctx, deadline, strings.Join(regions, ",")+" back in rotation", func() bool {
+	return r.wait(ctx, deadline, strings.Join(regions, ",")+" back in rotation", func() bool {
 		st, err := r.c.LBStatus(ctx)
 		return err == nil && st.AllInRotation(regions...)
 	})

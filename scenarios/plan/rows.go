@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/agentops/failover-harness/harness/check"
@@ -78,7 +79,7 @@ func (r *run) userLoad() traffic.Config {
 
 // waitUsersContinue waits until every user got an ack after since.
 func (r *run) waitUsersContinue(ctx context.Context, since time.Time, deadline time.Duration) {
-	_ = waitFor(ctx, deadline, "every user to continue", func() bool {
+	_ = r.wait(ctx, deadline, "every user to continue", func() bool {
 		return everyUserRecovered(r.h.Ops(), since).OK
 	})
 }
@@ -86,7 +87,7 @@ func (r *run) waitUsersContinue(ctx context.Context, since time.Time, deadline t
 // settle lets traffic run until n more messages are acknowledged (or deadline).
 func (r *run) settle(ctx context.Context, n int, deadline time.Duration) {
 	base := r.acked()
-	_ = waitFor(ctx, deadline, fmt.Sprintf("%d more acks", n), func() bool { return r.acked() >= base+n })
+	_ = r.wait(ctx, deadline, fmt.Sprintf("%d more acks", n), func() bool { return r.acked() >= base+n })
 }
 
 // lossChecks reads every session back and checks loss, versions and RPO.
@@ -236,7 +237,7 @@ func row2(ctx context.Context, r *run) error {
 	var before int64
 	if !marked.IsZero() {
 		r.out.eventAt("detected", marked)
-		_ = waitFor(ctx, window+time.Second, "detection window to pass", func() bool { return time.Since(marked) > window })
+		_ = r.wait(ctx, window+time.Second, "detection window to pass", func() bool { return time.Since(marked) > window })
 		st, err := r.lbStatus(ctx)
 		if err != nil {
 			return err
@@ -247,7 +248,7 @@ func row2(ctx context.Context, r *run) error {
 	// Long enough that an ejection (the passive fallback) would have expired
 	// and let A back in if health checks were not holding it out.
 	observe := r.spec.Outlier.Ejection + 5*r.spec.LBHealth.Interval + 500*time.Millisecond
-	_ = waitFor(ctx, observe+time.Second, "observation period", func() bool { return time.Since(faultStart) > observe+window })
+	_ = r.wait(ctx, observe+time.Second, "observation period", func() bool { return time.Since(faultStart) > observe+window })
 	res, _ := ld.stop()
 	st, err := r.lbStatus(ctx)
 	if err != nil {
@@ -377,7 +378,7 @@ func row4(ctx context.Context, r *run) error {
 		}
 	}
 	r.out.add(passIf("no-silent-overwrite", lost <= reported, lost,
-		"%0.f acknowledged messages lost, %0.f reported as overwritten by the runtime (strategy %s)", lost, reported, strategy))
+		"%0.f acknowledged user messages lost; the runtime reported %0.f overwritten messages (user messages and replies, store_overwritten_messages_total, logged by id) (strategy %s)", lost, reported, strategy))
 	r.finish(faultStart)
 	return err
 }
@@ -413,19 +414,18 @@ func (r *run) staleDNSWriters(ctx context.Context, region string, d time.Duratio
 	cl := traffic.NewClient(traffic.Config{LBURL: url, RequestTimeout: time.Second}, r.h)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	i := 0
-	for ctx.Err() == nil {
-		for s, u := range sessions {
-			if ctx.Err() != nil {
-				break
+	// One writer per session, concurrently with the LB's users of B.
+	var wg sync.WaitGroup
+	for s, u := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; ctx.Err() == nil && i <= 100; i++ {
+				cl.SendMessage(ctx, "stale-dns-"+u, region, s, fmt.Sprintf("m-stale-%s-%d-%d", u, r.spec.Seed, i))
 			}
-			i++
-			cl.SendMessage(ctx, "stale-dns-"+u, region, s, fmt.Sprintf("m-stale-%s-%d-%d", u, r.spec.Seed, i))
-		}
-		if len(sessions) == 0 {
-			return
-		}
+		}()
 	}
+	wg.Wait()
 }
 
 func row5(ctx context.Context, r *run) error {
@@ -480,11 +480,11 @@ func row5(ctx context.Context, r *run) error {
 	_, _ = r.waitOut(ctx, c, allDown, 4*bnd+2*time.Second)
 	r.out.add(r.statusPage(ctx))
 	alertName := "NoHealthyRegion"
-	_ = waitFor(ctx, 4*bnd+3*time.Second, "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
+	_ = r.wait(ctx, 4*bnd+3*time.Second, "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
 	// Several more probe rounds with every region down: a storm would show here.
 	quiet := 10*r.spec.LBHealth.Interval + 500*time.Millisecond
 	t0 := time.Now()
-	_ = waitFor(ctx, quiet+time.Second, "alert quiet period", func() bool { return time.Since(t0) > quiet })
+	_ = r.wait(ctx, quiet+time.Second, "alert quiet period", func() bool { return time.Since(t0) > quiet })
 	r.out.add(check.AlertsOnce(r.c.Alerts(), alertName))
 	r.finish(faultStart)
 	return nil
@@ -527,7 +527,7 @@ func row6(ctx context.Context, r *run) error {
 	for i, p := range prompts {
 		cb.SendPrompt(ctx, "cache-user-b", b, sb, fmt.Sprintf("m-b-%d", i), p)
 	}
-	_ = waitFor(ctx, 3*time.Second, "replication to "+a, func() bool {
+	_ = r.wait(ctx, 3*time.Second, "replication to "+a, func() bool {
 		m, err := r.c.Metrics(ctx, a)
 		return err == nil && topology.MetricSum(m, "cache_warmup_received_total", nil) >= float64(len(prompts))
 	})
@@ -539,7 +539,7 @@ func row6(ctx context.Context, r *run) error {
 	}
 	r.out.event("restarted")
 	var pulled float64
-	_ = waitFor(ctx, 5*time.Second, a+" to pull its peers' entries", func() bool {
+	_ = r.wait(ctx, 5*time.Second, a+" to pull its peers' entries", func() bool {
 		m, err := r.c.Metrics(ctx, a)
 		if err != nil {
 			return false
@@ -602,7 +602,7 @@ func row7(ctx context.Context, r *run) error {
 	if ttl > time.Minute {
 		deadline = 5 * time.Second
 	}
-	_ = waitFor(ctx, deadline, "sessions to expire", func() bool {
+	_ = r.wait(ctx, deadline, "sessions to expire", func() bool {
 		op, _ := cl.ReadSession(ctx, "canary", "", canary)
 		return time.Since(faultStart) > ttl && op.Status == 410
 	})

@@ -214,6 +214,10 @@ func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Re
 			sp.Failure, sp.HistoryExcerpt = "", nil
 		}
 		rec.Specs = append(rec.Specs, sp)
+		rec.InherentWaitSeconds += sp.InherentWaitSeconds
+	}
+	if rec.InherentWaitSeconds > 0 {
+		rec.HarnessOverhead = rec.WallSeconds / rec.InherentWaitSeconds
 	}
 	return rec
 }
