@@ -4,6 +4,7 @@ GO ?= go
 SEED ?=
 LABELS ?=
 PROVIDER ?= auto
+IMAGES ?= auto
 OUT ?= reports/out
 CONFIG ?=
 # Library packages get the race detector. The end-to-end suites (scenarios, the CLI's
@@ -32,11 +33,18 @@ unit:
 
 chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto
 	@mkdir -p $(OUT)
+	@# Images built by 'make images' are refreshed so docker runs today's code (no-op when unchanged).
+	@if [ "$(PROVIDER)" != local ] && [ "$(IMAGES)" != upstream ] && bash scripts/build-images.sh --check >/dev/null 2>&1; then \
+		bash scripts/build-images.sh; fi
 	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
-		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)'
+		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)'
 
 images: ## build every container image locally (no registry needed)
 	bash scripts/build-images.sh
+
+images-release: ## build the runtime and LB release images (needs registry access for golang)
+	docker build -f images/release.Dockerfile --target agent-runtime -t agentops/agent-runtime:release .
+	docker build -f images/release.Dockerfile --target global-lb -t agentops/global-lb:release .
 
 bench: ## benchmarks: message round trip, failover restore, LB proxy, topology ready
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./runtime/... ./harness/...

@@ -35,19 +35,19 @@ func (v Verdict) Valid() bool {
 
 // Record is the whole run: what ran, where, with which seed, and each spec's result.
 type Record struct {
-	SchemaVersion int            `json:"schema_version"`
-	StartedAt     time.Time      `json:"started_at"`
-	WallSeconds   float64        `json:"wall_seconds"`
+	SchemaVersion int       `json:"schema_version"`
+	StartedAt     time.Time `json:"started_at"`
+	WallSeconds   float64   `json:"wall_seconds"`
 	// InherentWaitSeconds sums the specs' inherent waits; HarnessOverhead is
 	// WallSeconds divided by it (1.0 would be a harness that costs nothing).
-	InherentWaitSeconds float64 `json:"inherent_wait_seconds,omitempty"`
-	HarnessOverhead     float64 `json:"harness_overhead,omitempty"`
-	Seed          int64          `json:"seed"`
-	Provider      string         `json:"provider"`
-	Command       string         `json:"command"`
-	Machine       Machine        `json:"machine"`
-	Config        map[string]any `json:"config,omitempty"`
-	Specs         []Spec         `json:"specs"`
+	InherentWaitSeconds float64        `json:"inherent_wait_seconds,omitempty"`
+	HarnessOverhead     float64        `json:"harness_overhead,omitempty"`
+	Seed                int64          `json:"seed"`
+	Provider            string         `json:"provider"`
+	Command             string         `json:"command"`
+	Machine             Machine        `json:"machine"`
+	Config              map[string]any `json:"config,omitempty"`
+	Specs               []Spec         `json:"specs"`
 }
 
 // Machine describes the host the run happened on.
@@ -69,10 +69,10 @@ type Spec struct {
 	// InherentWaitSeconds is the part of the duration the scenario itself
 	// needs (detection windows, observation periods, TTLs); the rest is
 	// harness overhead (topology start/stop, reads, checks).
-	InherentWaitSeconds float64 `json:"inherent_wait_seconds,omitempty"`
-	Failure         string   `json:"failure,omitempty"` // the checker's reason
-	Observed        Observed `json:"observed"`
-	Bounds          Bounds   `json:"bounds"`
+	InherentWaitSeconds float64  `json:"inherent_wait_seconds,omitempty"`
+	Failure             string   `json:"failure,omitempty"` // the checker's reason
+	Observed            Observed `json:"observed"`
+	Bounds              Bounds   `json:"bounds"`
 	// Projected holds the figures scaled back to real time when the run was
 	// time-compressed; nil when it was not.
 	Projected *Projected `json:"projected,omitempty"`

@@ -21,6 +21,7 @@ var (
 	seedFlag     = flag.String("chaos.seed", "", "seed for every random choice (empty: random, printed)")
 	providerFlag = flag.String("chaos.provider", "local", "topology provider: local | docker | auto")
 	outFlag      = flag.String("chaos.out", "", "directory for run.json, junit.xml and index.html (empty: none)")
+	imagesFlag   = flag.String("chaos.images", "auto", "docker image set: upstream | local | auto (local when built)")
 	configFlag   = flag.String("chaos.config", "", "failover config YAML to run the plan against (empty: built-in defaults)")
 )
 
@@ -40,6 +41,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
 		Seed:       *seedFlag,
 		Provider:   *providerFlag,
+		Images:     *imagesFlag,
 		ConfigPath: *configFlag,
 		Log:        GinkgoWriter,
 		Progress:   os.Stderr,

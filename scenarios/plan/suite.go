@@ -26,6 +26,7 @@ import (
 type SuiteOptions struct {
 	Seed       string // empty: random (printed)
 	Provider   string // local | docker | auto
+	Images     string // docker image set: upstream | local | auto
 	ConfigPath string // failover config YAML; empty: built-in defaults
 	TimeScale  float64
 	Command    string // how the user started the run, for the replay line
@@ -88,7 +89,7 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 		s.Config = specSummary(s.Base)
 	}
 	s.Base.Seed = seed
-	s.Provider, s.ProviderReason, err = chooseProvider(ctx, o.Provider, o.Progress)
+	s.Provider, s.ProviderReason, err = chooseProvider(ctx, o.Provider, o.Images, o.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -116,29 +117,42 @@ func parseSeed(v string) (int64, error) {
 
 // chooseProvider resolves local | docker | auto. Auto prefers docker when an
 // engine answers and every image is present, and says why it did not.
-func chooseProvider(ctx context.Context, name string, progress io.Writer) (topology.Provider, string, error) {
+func chooseProvider(ctx context.Context, name, images string, progress io.Writer) (topology.Provider, string, error) {
 	logf := func(format string, args ...any) {
 		if progress != nil {
 			fmt.Fprintf(progress, format+"\n", args...)
 		}
 	}
+	newDocker := func() (*docker.Provider, string, error) {
+		im, why, err := docker.ResolveImages(ctx, images)
+		if err != nil {
+			return nil, "", err
+		}
+		return docker.New(docker.Options{Images: im}), why, nil
+	}
 	switch name {
 	case "", "auto":
-		d := docker.New(docker.Options{})
+		d, why, err := newDocker()
+		if err != nil {
+			return nil, "", err
+		}
 		if err := d.Available(ctx); err != nil {
 			p, err2 := newLocal(ctx, logf)
 			return p, "auto: docker not usable (" + firstLine(err.Error()) + "); using local", err2
 		}
-		return d, "auto: docker engine reachable and images present", nil
+		return d, "auto: docker engine reachable, " + why, nil
 	case "local":
 		p, err := newLocal(ctx, logf)
 		return p, "requested", err
 	case "docker":
-		d := docker.New(docker.Options{})
+		d, why, err := newDocker()
+		if err != nil {
+			return nil, "", err
+		}
 		if err := d.Available(ctx); err != nil {
 			return nil, "", fmt.Errorf("provider docker: %w", err)
 		}
-		return d, "requested", nil
+		return d, "requested, " + why, nil
 	default:
 		return nil, "", fmt.Errorf("provider: %q is not one of local, docker, auto", name)
 	}

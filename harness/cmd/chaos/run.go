@@ -52,6 +52,7 @@ type runOptions struct {
 	timeScale float64
 	seed      int64
 	provider  string
+	images    string
 	out       string
 	labels    []string
 	logPath   string
@@ -65,6 +66,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	fs.Float64Var(&o.timeScale, "time-scale", 0, "run the config this many times faster than real time, >= 1 (default: derived from the config; needs --config)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed for every random choice; the same seed replays a run (0 = random, printed)")
 	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
+	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
 	fs.StringVar(&o.out, "out", filepath.Join("reports", "out"), "directory for run.json, index.html and junit.xml")
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run, e.g. plan-1,plan-3 or checklist (default: all)")
 	fs.StringVar(&o.logPath, "log", "", "file for the topology's and rows' log (default: OUT/chaos.log; \"off\" discards it)")
@@ -206,7 +208,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
-		Seed: strconv.FormatInt(o.seed, 10), Provider: o.provider, ConfigPath: o.config,
+		Seed: strconv.FormatInt(o.seed, 10), Provider: o.provider, Images: o.images, ConfigPath: o.config,
 		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
 	})
 	if err != nil {

@@ -21,7 +21,8 @@ func init() {
 
 func runUp(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chaos up", flag.ContinueOnError)
-	provider := fs.String("provider", "local", "topology provider: local | docker (images from 'make images')")
+	provider := fs.String("provider", "local", "topology provider: local | docker")
+	images := fs.String("images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
 	seed := fs.Int64("seed", 0, "random seed (0 = derived from the clock, printed)")
 	runDir := fs.String("run-dir", "", "directory for configs and logs (default: a new temp dir)")
 	binDir := fs.String("bin-dir", "", "prebuilt agent-runtime/global-lb (default $"+local.EnvBinDir+" or build)")
@@ -38,7 +39,13 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	case "local":
 		p = &local.Provider{BinDir: *binDir, ReadyTimeout: *timeout}
 	case "docker":
-		d := docker.New(docker.Options{StartupTimeout: *timeout})
+		im, why, err := docker.ResolveImages(context.Background(), *images)
+		if err != nil {
+			fmt.Fprintf(stderr, "chaos up: --images: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "chaos up: %s\n", why)
+		d := docker.New(docker.Options{Images: im, StartupTimeout: *timeout})
 		if err := d.Available(context.Background()); err != nil {
 			fmt.Fprintf(stderr, "chaos up: --provider docker: %v\n", err)
 			return 1

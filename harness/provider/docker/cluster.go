@@ -116,14 +116,23 @@ func (c *cluster) start(ctx context.Context) error {
 	// Dependencies and toxiproxy have no ordering between them.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
+		if c.opts.Images.Upstream { // DynamoDB Local, in memory, one shared database
+			_, err := c.run(gctx, "dynamodb", c.opts.Images.Dynamo, aliasDynamo, dynamoPort, 0, nil,
+				wait.ForListeningPort(fmt.Sprintf("%d/tcp", dynamoPort)), "-jar", "DynamoDBLocal.jar", "-inMemory", "-sharedDb", "-port", fmt.Sprint(dynamoPort))
+			return err
+		}
 		_, err := c.run(gctx, "dynamodb", c.opts.Images.Dynamo, aliasDynamo, dynamoPort, 0, nil,
 			wait.ForLog("READY dynamodb"), "--listen", fmt.Sprintf("0.0.0.0:%d", dynamoPort))
 		return err
 	})
 	for _, r := range c.spec.Regions {
 		g.Go(func() error {
+			var args []string
+			if c.opts.Images.Upstream { // the official image's default command keeps persistence on
+				args = []string{"redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"}
+			}
 			_, err := c.run(gctx, "redis-"+r.Name, c.opts.Images.Redis, aliasRedis(r.Name), redisPort, 0, nil,
-				wait.ForLog("Ready to accept connections"))
+				wait.ForLog("Ready to accept connections"), args...)
 			return err
 		})
 	}

@@ -45,10 +45,29 @@ type Images struct {
 	Dynamo    string
 	Redis     string
 	Toxiproxy string
+	// Upstream marks the registry images (DynamoDB Local, the official
+	// redis and toxiproxy images), which start with their own commands.
+	Upstream bool
 }
 
-// DefaultImages are the tags scripts/build-images.sh produces.
-func DefaultImages() Images {
+// UpstreamImages are what a user with registry access expects: DynamoDB
+// Local, the official Redis, toxiproxy 2.12.0, and the runtime and LB built
+// from images/release.Dockerfile (`make images-release`). They are the
+// provider's defaults.
+func UpstreamImages() Images {
+	return Images{
+		Runtime:   "agentops/agent-runtime:release",
+		LB:        "agentops/global-lb:release",
+		Dynamo:    "amazon/dynamodb-local:latest",
+		Redis:     "redis:7",
+		Toxiproxy: "ghcr.io/shopify/toxiproxy:2.12.0",
+		Upstream:  true,
+	}
+}
+
+// LocalImages are the tags scripts/build-images.sh (`make images`) builds
+// with no registry: static Go binaries FROM scratch and Debian's redis-server.
+func LocalImages() Images {
 	return Images{
 		Runtime:   "agentops/agent-runtime:local",
 		LB:        "agentops/global-lb:local",
@@ -56,6 +75,44 @@ func DefaultImages() Images {
 		Redis:     "agentops/redis:local",
 		Toxiproxy: "agentops/toxiproxy:local",
 	}
+}
+
+// DefaultImages is UpstreamImages.
+func DefaultImages() Images { return UpstreamImages() }
+
+// ResolveImages turns an image-set name into Images: "upstream", "local",
+// or "auto" (local when every local image is present, else upstream). The
+// string says which was chosen and why.
+func ResolveImages(ctx context.Context, choice string) (Images, string, error) {
+	switch choice {
+	case "upstream":
+		return UpstreamImages(), "upstream images (requested)", nil
+	case "local":
+		return LocalImages(), "local images (requested)", nil
+	case "", "auto":
+		missing, err := missingImages(ctx, LocalImages())
+		if err == nil && len(missing) == 0 {
+			return LocalImages(), "local images present (built by make images)", nil
+		}
+		return UpstreamImages(), "local images not all present; using upstream images", nil
+	default:
+		return Images{}, "", fmt.Errorf("images: %q is not one of upstream, local, auto", choice)
+	}
+}
+
+func missingImages(ctx context.Context, im Images) ([]string, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	var missing []string
+	for _, img := range im.list() {
+		if _, err := cli.ImageInspect(ctx, img); err != nil {
+			missing = append(missing, img)
+		}
+	}
+	return missing, nil
 }
 
 func (im Images) list() []string {
@@ -146,7 +203,11 @@ func (p *Provider) Available(ctx context.Context) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: images missing: %s (run scripts/build-images.sh)", ErrUnavailable, strings.Join(missing, ", "))
+		how := "run 'make images' (builds them locally, no registry) and use the local image set"
+		if p.opts.Images.Upstream {
+			how = "pull them (docker pull …) and run 'make images-release', or run 'make images' and use --images local"
+		}
+		return fmt.Errorf("%w: images missing: %s (%s)", ErrUnavailable, strings.Join(missing, ", "), how)
 	}
 	return nil
 }

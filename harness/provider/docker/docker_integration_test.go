@@ -29,7 +29,7 @@ func requireDocker(t *testing.T) *Provider {
 	if testing.Short() {
 		t.Skip("docker provider integration test: skipped in -short mode")
 	}
-	p := New(Options{StartupTimeout: itStartupTimeout, PollInterval: itPollEvery})
+	p := New(Options{Images: LocalImages(), StartupTimeout: itStartupTimeout, PollInterval: itPollEvery})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := p.Available(ctx); err != nil {
