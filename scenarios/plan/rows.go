@@ -64,6 +64,24 @@ func regionNames(s topology.Spec) (a, b, c string) {
 	return n[0], n[1], n[2]
 }
 
+// begin starts the topology and the users' traffic, waits until region A
+// has acknowledged some messages, and sets the detection bound: the common
+// opening of the fault rows. The caller stops the load.
+func (r *run) begin(ctx context.Context) (a string, ld *load, bnd time.Duration, err error) {
+	if err = r.up(ctx, r.env.Spec); err != nil {
+		return "", nil, 0, err
+	}
+	a, _, _ = regionNames(r.spec)
+	ld = r.startLoad(ctx, r.userLoad())
+	if err = r.warm(ctx, a); err != nil {
+		ld.stop()
+		return "", nil, 0, err
+	}
+	bnd = r.detectionBound()
+	r.out.Bounds.DetectionSeconds = bnd.Seconds()
+	return a, ld, bnd, nil
+}
+
 // userLoad is the default traffic of a row: users in all three client
 // regions, each request bounded so a hung region cannot stall a user forever.
 func (r *run) userLoad() traffic.Config {
@@ -105,17 +123,11 @@ func (r *run) lossChecks(ctx context.Context, res traffic.Result, monotonic bool
 }
 
 func row1(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	a, ld, bnd, err := r.begin(ctx)
+	if err != nil {
 		return err
 	}
-	a, _, _ := regionNames(r.spec)
-	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a); err != nil {
-		return err
-	}
-	bnd := r.detectionBound()
-	r.out.Bounds.DetectionSeconds = bnd.Seconds()
 	// Margin: a retried request's own round trip and scheduling on a loaded machine.
 	rto := bnd + r.spec.Retry.PerTryTimeout + max(500*time.Millisecond, bnd)
 	r.out.Bounds.RTOSeconds = rto.Seconds()
@@ -214,17 +226,11 @@ func finite(v float64) float64 {
 }
 
 func row2(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	a, ld, bnd, err := r.begin(ctx)
+	if err != nil {
 		return err
 	}
-	a, _, _ := regionNames(r.spec)
-	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a); err != nil {
-		return err
-	}
-	bnd := r.detectionBound()
-	r.out.Bounds.DetectionSeconds = bnd.Seconds()
 	faultStart := time.Now()
 	r.out.event("fault injected")
 	if _, err := r.inject(ctx, fault.HTTPStatus{Region: a, Code: 503}); err != nil {
@@ -271,17 +277,11 @@ func row2(ctx context.Context, r *run) error {
 }
 
 func row3(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	a, ld, _, err := r.begin(ctx)
+	if err != nil {
 		return err
 	}
-	a, _, _ := regionNames(r.spec)
-	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a); err != nil {
-		return err
-	}
-	bnd := r.detectionBound()
-	r.out.Bounds.DetectionSeconds = bnd.Seconds()
 	faultStart := time.Now()
 	r.out.event("fault injected")
 	if _, err := r.inject(ctx, fault.FailureRate{Region: a, Rate: 0.5}); err != nil {
@@ -308,17 +308,11 @@ func row3(ctx context.Context, r *run) error {
 }
 
 func row4(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	a, ld, bnd, err := r.begin(ctx)
+	if err != nil {
 		return err
 	}
-	a, _, _ := regionNames(r.spec)
-	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a); err != nil {
-		return err
-	}
-	bnd := r.detectionBound()
-	r.out.Bounds.DetectionSeconds = bnd.Seconds()
 	faultStart := time.Now()
 	r.out.event("partition")
 	// A is cut off from the LB and its peers (probes time out); it still
@@ -429,17 +423,12 @@ func (r *run) staleDNSWriters(ctx context.Context, region string, d time.Duratio
 }
 
 func row5(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	a, ld, bnd, err := r.begin(ctx)
+	if err != nil {
 		return err
 	}
-	a, b, c := regionNames(r.spec)
-	ld := r.startLoad(ctx, r.userLoad())
 	defer ld.stop()
-	if err := r.warm(ctx, a); err != nil {
-		return err
-	}
-	bnd := r.detectionBound()
-	r.out.Bounds.DetectionSeconds = bnd.Seconds()
+	_, b, c := regionNames(r.spec)
 	faultStart := time.Now()
 	r.out.event("A and B down")
 	if _, err := r.inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }}); err != nil {

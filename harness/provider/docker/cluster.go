@@ -27,6 +27,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/agentops/failover-harness/harness/alertsink"
 	"github.com/agentops/failover-harness/harness/gate"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -42,7 +43,7 @@ type cluster struct {
 	net     *testcontainers.DockerNetwork
 	gateway string // the network's gateway IP: the host as containers see it
 
-	sink  *alertSink
+	sink  *alertsink.Sink
 	gates map[string]*gate.Gate
 	links []link
 
@@ -93,7 +94,7 @@ func (c *cluster) start(ctx context.Context) error {
 	c.gateway = ni.Network.IPAM.Config[0].Gateway.String()
 
 	// Host-side pieces first: their addresses go into the containers' configs.
-	c.sink, err = startAlertSink(c.gateway + ":0")
+	c.sink, err = alertsink.Start(c.gateway + ":0")
 	if err != nil {
 		return err
 	}
@@ -150,14 +151,14 @@ func (c *cluster) start(ctx context.Context) error {
 
 	alertURL := ""
 	if c.spec.AlertsEnabled {
-		alertURL = c.sink.URL()
+		alertURL = c.sink.URL() + "/lb"
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	for _, r := range c.spec.Regions {
 		g.Go(func() error {
 			rtAlertURL := ""
-			if c.spec.RegionAlerts {
-				rtAlertURL = alertURL
+			if c.spec.AlertsEnabled && c.spec.RegionAlerts {
+				rtAlertURL = c.sink.URL() + "/region/" + r.Name
 			}
 			cfg, err := runtimeYAML(c.spec, r.Name, c.links, c.sec, rtAlertURL)
 			if err != nil {
@@ -470,7 +471,7 @@ func (c *cluster) Metrics(ctx context.Context, region string) (map[string]float6
 	if err != nil {
 		return nil, fmt.Errorf("metrics of %s: %w", region, err)
 	}
-	return parseMetrics(bytes.NewReader(body))
+	return topology.ParseMetrics(bytes.NewReader(body))
 }
 
 // Close removes every container, volume and the network of the run, then

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"bytes"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -135,62 +134,5 @@ func TestLBYAMLUsesLBLinks(t *testing.T) {
 	}
 	if c.Alert.Name != "NoHealthyRegion" {
 		t.Errorf("alert = %+v", c.Alert)
-	}
-}
-
-func TestParseMetrics(t *testing.T) {
-	in := `# HELP agent_cache_hits_total hits
-# TYPE agent_cache_hits_total counter
-agent_cache_hits_total{region="us-east-1"} 7
-agent_messages_total{region="us-east-1",outcome="ok with space"} 12 1700000000
-up 1
-garbage
-bad_value{a="b"} x
-`
-	m, err := parseMetrics(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]float64{
-		`agent_cache_hits_total{region="us-east-1"}`:                       7,
-		`agent_messages_total{region="us-east-1",outcome="ok with space"}`: 12,
-		`up`: 1,
-	}
-	if len(m) != len(want) {
-		t.Errorf("got %v", m)
-	}
-	for k, v := range want {
-		if m[k] != v {
-			t.Errorf("%s = %v, want %v", k, m[k], v)
-		}
-	}
-}
-
-func TestAlertSinkRecordsPayloads(t *testing.T) {
-	s, err := startAlertSink("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	post := func(body string) int {
-		resp, err := http.Post(s.URL(), "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if code := post(`{"version":"4","status":"firing","alerts":[{"labels":{"alertname":"NoHealthyRegion","severity":"page"}}]}`); code != 200 {
-		t.Fatalf("status %d", code)
-	}
-	if code := post(`not json`); code != 400 {
-		t.Errorf("malformed payload: status %d, want 400", code)
-	}
-	if code := post(`{"alerts":[]}`); code != 400 {
-		t.Errorf("payload without status: status %d, want 400", code)
-	}
-	got := s.Alerts()
-	if len(got) != 1 || got[0].Status != "firing" || got[0].Name != "NoHealthyRegion" || got[0].Labels["severity"] != "page" || got[0].At.IsZero() {
-		t.Fatalf("alerts = %+v", got)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/agentops/failover-harness/harness/alertsink"
 	"github.com/agentops/failover-harness/harness/gate"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/runtime/store/dynamotest"
@@ -80,7 +81,7 @@ type Cluster struct {
 	links    []string
 	dynamo   *dynamotest.Server
 	dynamoEP string
-	alerts   *alertSink
+	alerts   *alertsink.Sink
 	lb       *proc
 	lbURL    string
 	http     *http.Client
@@ -137,7 +138,7 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 		return nil, fmt.Errorf("toxiproxy: %w", err)
 	}
 	c.toxiCli = toxiclient.NewClient(c.toxi.url)
-	if c.alerts, err = startAlertSink(); err != nil {
+	if c.alerts, err = alertsink.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("alert receiver: %w", err)
 	}
 	c.dynamoEP = spec.DynamoEndpoint
@@ -272,7 +273,7 @@ func (c *Cluster) writeRuntimeConfig(r *regionState, listen map[string]string, d
 	rc.Cache.WarmOnStart = s.WarmOnStart
 	rc.Model.Latency = s.ModelLatency.String()
 	if s.AlertsEnabled && s.RegionAlerts {
-		rc.Alert.Webhook = c.alerts.url + "/region/" + r.spec.Name
+		rc.Alert.Webhook = c.alerts.URL() + "/region/" + r.spec.Name
 	}
 	r.configPath = filepath.Join(s.RunDir, "runtime-"+r.spec.Name+".yaml")
 	r.logPath = filepath.Join(s.RunDir, "runtime-"+r.spec.Name+".log")
@@ -321,7 +322,7 @@ func (c *Cluster) startLB(ctx context.Context, listen map[string]string) error {
 	lc.Alert.Name = "NoHealthyRegion"
 	lc.Seed = s.Seed
 	if s.AlertsEnabled {
-		lc.Alert.Webhook = c.alerts.url + "/lb"
+		lc.Alert.Webhook = c.alerts.URL() + "/lb"
 	}
 	path := filepath.Join(s.RunDir, "global-lb.yaml")
 	if err := writeYAML(path, lc); err != nil {
@@ -503,7 +504,7 @@ func (c *Cluster) Start(ctx context.Context, region string, coldCache bool) erro
 }
 
 // Alerts lists the webhook payloads received so far.
-func (c *Cluster) Alerts() []topology.Alert { return c.alerts.list() }
+func (c *Cluster) Alerts() []topology.Alert { return c.alerts.Alerts() }
 
 // Metrics scrapes the region's runtime /metrics directly (not through its gate).
 func (c *Cluster) Metrics(ctx context.Context, region string) (map[string]float64, error) {
@@ -578,7 +579,7 @@ func (c *Cluster) alertsURL() string {
 	if c.alerts == nil {
 		return ""
 	}
-	return c.alerts.url
+	return c.alerts.URL()
 }
 
 func (c *Cluster) dynamoURL() string {
@@ -628,7 +629,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 			}
 		}
 		if c.alerts != nil {
-			errs = append(errs, c.alerts.close())
+			errs = append(errs, c.alerts.Close())
 		}
 		if c.dynamo != nil {
 			errs = append(errs, c.dynamo.Close())
