@@ -13,12 +13,15 @@ CONFIG ?=
 RACE_PKGS := ./runtime/... $(shell $(GO) list ./harness/... | grep -v /harness/cmd/chaos) ./reports/...
 E2E_PKGS := ./harness/cmd/chaos/... ./scenarios/...
 
-.PHONY: help test vet fmt-check unit scenarios-selftest chaos images bench clean
+.PHONY: help deps test vet fmt-check unit scenarios-selftest chaos images bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-test: fmt-check vet unit ## every test: gofmt, go vet, unit+integration (race), fuzz seed corpora, scenario self-tests
+test: deps fmt-check vet unit ## every test: gofmt, go vet, unit+integration (race), fuzz seed corpora, scenario self-tests
+
+deps: ## install what the tests use: Debian's redis-server and chromium (apt-get, once), Go modules
+	@bash scripts/ci-setup.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
