@@ -318,6 +318,9 @@ func WriteOutputs(dir string, rec *reports.Record) error {
 	return reports.WriteOutputs(filepath.Clean(dir), rec)
 }
 
+// minCompressedStaleness floors the warmup staleness bound of a time-compressed run.
+const minCompressedStaleness = 2 * time.Second
+
 // SpecFromConfig maps an SRE failover config onto the harness spec.
 func SpecFromConfig(c *config.Config) topology.Spec {
 	s := topology.Spec{
@@ -334,6 +337,12 @@ func SpecFromConfig(c *config.Config) topology.Spec {
 	}
 	for _, r := range c.Regions {
 		s.Regions = append(s.Regions, topology.RegionSpec{Name: r.Name, Weight: r.Weight, Priority: r.Priority})
+	}
+	// A process restart takes the same ~0.2 s however much the run is
+	// compressed, so a scaled staleness bound (30 s / 120 = 250 ms) would
+	// judge a quick restart's warmup by the machine's speed, not the config.
+	if s.WarmupStaleness > 0 && s.WarmupStaleness < minCompressedStaleness {
+		s.WarmupStaleness = minCompressedStaleness
 	}
 	return s.WithDefaults()
 }
