@@ -438,7 +438,8 @@ func (d *Dynamo) classify(op string, err error) error {
 	}
 	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
 		switch apiErr.ErrorCode() {
-		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable":
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
+			"ResourceNotFoundException": // no table: the store cannot take this region's writes
 			return fmt.Errorf("dynamodb %s: %w: %w", op, ErrUnavailable, err)
 		}
 		return fmt.Errorf("dynamodb %s: %w", op, err)

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agentops/failover-harness/runtime/agent"
@@ -48,15 +49,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "agent-runtime:", err)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("region", cfg.Region)
-	if err := serve(ctx, cfg, log, stdout); err != nil {
+	base := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := base.With("region", cfg.Region)
+	if err := serve(ctx, cfg, base, stdout); err != nil {
 		log.Error("agent-runtime stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+// serve runs the region; base is handed to the components, which add the
+// region to their own log lines.
+func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.Writer) error {
+	log := base.With("region", cfg.Region)
 	strategy, err := store.ParseStrategy(cfg.ConflictStrategy)
 	if err != nil {
 		return err
@@ -78,6 +83,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		if err := dyn.CreateTable(ctx); err != nil {
 			return fmt.Errorf("dynamodb.create_table: %w", err)
 		}
+	} else if err := dyn.Ping(ctx); err != nil {
+		// A missing table is a configuration error: say so now rather than
+		// answer every request 503. An unreachable store is not: a region may
+		// start while its link to the store is down, and /health reports it.
+		if _, ok := errors.AsType[*dtypes.ResourceNotFoundException](err); ok {
+			return fmt.Errorf("dynamodb.table: table %q does not exist at %s (create it, or set dynamodb.create_table / --dynamodb-create-table)", cfg.DynamoDB.Table, cfg.DynamoDB.Endpoint)
+		}
+		log.Warn("global store not reachable at start", "err", err)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -127,7 +140,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	svc, err := agent.New(agent.Config{
 		Region: cfg.Region, Store: dyn, Cache: c, Replicator: broadcastIf(cfg.Cache.Replicate, repl),
 		Model: model.FakeLLM{Latency: cfg.Model.Latency}, Policy: policy, Interval: cfg.Checkpoint.Interval,
-		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Logger: log,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Logger: base,
 	})
 	if err != nil {
 		return err
@@ -135,7 +148,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	sender := alert.NewSender(cfg.Alert.Webhook, peerClient, "agent-runtime/"+cfg.Region)
 	fm, err := failover.New(failover.Config{
 		Router: router, Self: cfg.Region, Interval: cfg.Health.Interval, Auto: cfg.Failover.Auto,
-		Alert: sender, Flusher: svc, Logger: log,
+		Alert: sender, Flusher: svc, Logger: log, // the manager does not add the region itself
 	})
 	if err != nil {
 		return err
@@ -143,7 +156,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	srv, err := server.New(server.Config{
 		Region: cfg.Region, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl,
 		Router: router, Failover: fm, Alert: sender, AdminToken: cfg.AdminToken,
-		HealthTimeout: cfg.Health.Timeout, Logger: log,
+		HealthTimeout: cfg.Health.Timeout, Logger: base,
 	})
 	if err != nil {
 		return err

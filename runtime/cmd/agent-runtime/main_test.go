@@ -158,3 +158,16 @@ cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
 		t.Fatalf("logs not JSON/slog:\n%s", logs.String())
 	}
 }
+
+// A table that does not exist is a configuration error named at start, not
+// a stream of 500s later.
+func TestMissingTableFailsAtStart(t *testing.T) {
+	ep := dynamotest.Endpoint(t)
+	var errb bytes.Buffer
+	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-secret", "s",
+		"--dynamodb-endpoint", ep, "--dynamodb-table", "no_such_table", "--redis-addr", ""}
+	code := run(context.Background(), args, io.Discard, &errb)
+	if code != 1 || !strings.Contains(errb.String(), `dynamodb.table: table \"no_such_table\" does not exist`) {
+		t.Fatalf("code %d, stderr %q; want exit 1 naming dynamodb.table", code, errb.String())
+	}
+}
