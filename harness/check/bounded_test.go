@@ -7,7 +7,7 @@ import (
 	"github.com/agentops/failover-harness/harness/history"
 )
 
-func TestLostAckedBounded(t *testing.T) {
+func TestLostAckedWindowByTime(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	ack := func(id string, start int) history.Op {
@@ -34,7 +34,7 @@ func TestLostAckedBounded(t *testing.T) {
 		{"lost: session came back empty", conv(nil), 2, 3},
 	}
 	for _, tc := range cases {
-		r := LostAckedBounded(ops, tc.final, tc.window)
+		r := LostAcked(ops, tc.final, tc.window)
 		if r.Value != tc.lost || r.OK != (tc.lost == 0) {
 			t.Errorf("%s: got ok=%v value=%v (%s), want lost %v", tc.name, r.OK, r.Value, r.Reason, tc.lost)
 		}

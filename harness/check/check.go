@@ -82,44 +82,6 @@ func acksBySession(ops []history.Op) map[string][]ack {
 	return out
 }
 
-// lost finds acknowledged ids absent from the final conversations. An id
-// with at least window later acks in its session may have been pushed out
-// of the bounded conversation and is not counted; window is how many user
-// messages a conversation keeps (0 = unbounded). Sessions absent from final
-// (unreadable, e.g. expired) are skipped and counted.
-func lost(ops []history.Op, final map[string][]string, window int) (lostBy map[string][]ack, skipped int) {
-	lostBy = map[string][]ack{}
-	for sess, acks := range acksBySession(ops) {
-		ids, ok := final[sess]
-		if !ok {
-			skipped++
-			continue
-		}
-		present := map[string]bool{}
-		for _, id := range ids {
-			present[id] = true
-		}
-		for i, a := range acks {
-			if present[a.id] {
-				continue
-			}
-			if window > 0 && len(acks)-1-i >= window {
-				continue // evicted by the window, not lost
-			}
-			lostBy[sess] = append(lostBy[sess], a)
-		}
-	}
-	return lostBy, skipped
-}
-
-// LostAcked fails when any acknowledged message is missing from its
-// session's final conversation (beyond what the window evicts).
-func LostAcked(ops []history.Op, final map[string][]string, window int) Result {
-	const name = "no-acked-message-lost"
-	lostBy, skipped := lost(ops, final, window)
-	return lostResult(name, lostBy, skipped)
-}
-
 func lostResult(name string, lostBy map[string][]ack, skipped int) Result {
 	n := 0
 	var ex []string
@@ -328,14 +290,6 @@ func RTO(ops []history.Op, faultStart time.Time, bound time.Duration) Result {
 	return pass(name, worst.Seconds(), "longest unavailability %v (%s)", worst.Round(time.Millisecond), worstUser)
 }
 
-// RPO reports acknowledged messages lost (Value: count, must be <=
-// maxMessages) and seconds of conversation lost (Value: the longest span,
-// per session, from the first to the last lost ack; must be <= maxSeconds).
-func RPO(ops []history.Op, final map[string][]string, window, maxMessages int, maxSeconds float64) (messages, seconds Result) {
-	lostBy, skipped := lost(ops, final, window)
-	return rpoResults(lostBy, skipped, maxMessages, maxSeconds)
-}
-
 func rpoResults(lostBy map[string][]ack, skipped, maxMessages int, maxSeconds float64) (messages, seconds Result) {
 	n := 0
 	var span time.Duration
@@ -398,14 +352,14 @@ type Conversation struct {
 	Times []time.Time
 }
 
-// lostBounded finds acknowledged ids absent from the final conversations of
+// lost finds acknowledged ids absent from the final conversations of
 // a bounded store. The conversation is kept in write order, which concurrent
 // writers make differ from ack order, and writes whose ack never reached a
 // client also take room; so eviction is judged by time, not by counting
 // acks: a missing id counts as evicted only when the conversation is full
 // (window user messages) and its oldest kept message was stamped after the
 // missing one's request had started. Otherwise it is lost.
-func lostBounded(ops []history.Op, final map[string]Conversation, window int) (lostBy map[string][]ack, skipped int) {
+func lost(ops []history.Op, final map[string]Conversation, window int) (lostBy map[string][]ack, skipped int) {
 	lostBy = map[string][]ack{}
 	for sess, acks := range acksBySession(ops) {
 		conv, ok := final[sess]
@@ -431,16 +385,19 @@ func lostBounded(ops []history.Op, final map[string]Conversation, window int) (l
 	return lostBy, skipped
 }
 
-// LostAckedBounded is LostAcked for conversations bounded to window user
-// messages (see lostBounded for how eviction is told apart from loss).
-func LostAckedBounded(ops []history.Op, final map[string]Conversation, window int) Result {
+// LostAcked fails when an acknowledged message is missing from its
+// session's final conversation, bounded to window user messages (0 =
+// unbounded; see lost for how eviction is told apart from loss).
+func LostAcked(ops []history.Op, final map[string]Conversation, window int) Result {
 	const name = "no-acked-message-lost"
-	lostBy, skipped := lostBounded(ops, final, window)
+	lostBy, skipped := lost(ops, final, window)
 	return lostResult(name, lostBy, skipped)
 }
 
-// RPOBounded is RPO over bounded conversations.
-func RPOBounded(ops []history.Op, final map[string]Conversation, window, maxMessages int, maxSeconds float64) (messages, seconds Result) {
-	lostBy, skipped := lostBounded(ops, final, window)
+// RPO reports acknowledged messages lost (Value: count, must be <=
+// maxMessages) and seconds of conversation lost (Value: the longest span,
+// per session, from the first to the last lost ack; must be <= maxSeconds).
+func RPO(ops []history.Op, final map[string]Conversation, window, maxMessages int, maxSeconds float64) (messages, seconds Result) {
+	lostBy, skipped := lost(ops, final, window)
 	return rpoResults(lostBy, skipped, maxMessages, maxSeconds)
 }

@@ -23,24 +23,29 @@ func msg(seq int, sess, mid string, ms, status int, version int64) history.Op {
 	return op(seq, history.KindMessage, "u-"+sess, sess, mid, ms, status, "us-east-1", version)
 }
 
+// convs is one session's final conversation, without times.
+func convs(sess string, ids ...string) map[string]Conversation {
+	return map[string]Conversation{sess: {IDs: ids}}
+}
+
 func TestLostAcked(t *testing.T) {
 	ops := []history.Op{
 		msg(0, "s1", "m1", 0, 200, 1),
 		msg(1, "s1", "m2", 100, 503, 0), // never acked: may be missing
 		msg(2, "s1", "m3", 200, 200, 2),
 	}
-	if r := LostAcked(ops, map[string][]string{"s1": {"m1", "m3"}}, 0); !r.OK {
+	if r := LostAcked(ops, convs("s1", "m1", "m3"), 0); !r.OK {
 		t.Fatalf("all acked present must pass: %+v", r)
 	}
-	r := LostAcked(ops, map[string][]string{"s1": {"m1"}}, 0)
+	r := LostAcked(ops, convs("s1", "m1"), 0)
 	if r.OK || r.Value != 1 {
 		t.Fatalf("m3 acked and missing must fail with 1: %+v", r)
 	}
-	// m1 has one later ack; with a window of 1 it may have been evicted
-	if r := LostAcked(ops, map[string][]string{"s1": {"m3"}}, 1); !r.OK {
+	// a full window of 1 whose kept message was written after m1 started: m1 was evicted
+	if r := LostAcked(ops, map[string]Conversation{"s1": {IDs: []string{"m3"}, Times: []time.Time{at(205)}}}, 1); !r.OK {
 		t.Fatalf("m1 evicted by a window of 1 must pass: %+v", r)
 	}
-	if r := LostAcked(ops, map[string][]string{"s1": {"m3"}}, 2); r.OK {
+	if r := LostAcked(ops, map[string]Conversation{"s1": {IDs: []string{"m3"}, Times: []time.Time{at(205)}}}, 2); r.OK {
 		t.Fatalf("m1 within a window of 2 missing must fail: %+v", r)
 	}
 }
@@ -149,14 +154,14 @@ func TestRPO(t *testing.T) {
 		msg(1, "s", "m2", 1000, 200, 2),
 		msg(2, "s", "m3", 2000, 200, 3),
 	}
-	m, s := RPO(ops, map[string][]string{"s": {"m1"}}, 0, 0, 5)
+	m, s := RPO(ops, convs("s", "m1"), 0, 0, 5)
 	if m.OK || m.Value != 2 {
 		t.Fatalf("2 lost must fail at max 0: %+v", m)
 	}
 	if !s.OK || math.Abs(s.Value-1.01) > 1e-9 {
 		t.Fatalf("want 1.01s lost within 5s: %+v", s)
 	}
-	m, s = RPO(ops, map[string][]string{"s": {"m1", "m2", "m3"}}, 0, 0, 0)
+	m, s = RPO(ops, convs("s", "m1", "m2", "m3"), 0, 0, 0)
 	if !m.OK || !s.OK || m.Value != 0 {
 		t.Fatalf("nothing lost must pass: %+v %+v", m, s)
 	}

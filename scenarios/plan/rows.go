@@ -112,11 +112,11 @@ func (r *run) settle(ctx context.Context, n int, deadline time.Duration) {
 func (r *run) lossChecks(ctx context.Context, res traffic.Result, monotonic bool) (lost float64, err error) {
 	final, rerr := r.readFinal(ctx, res.All)
 	ops := r.h.Ops()
-	l := r.out.add(check.LostAckedBounded(ops, final, r.window()))
+	l := r.out.add(check.LostAcked(ops, final, r.window()))
 	if monotonic {
 		r.out.add(check.VersionsMonotonic(ops))
 	}
-	msgs, secs := check.RPOBounded(ops, final, r.window(), 1<<30, 1e9)
+	msgs, secs := check.RPO(ops, final, r.window(), 1<<30, 1e9)
 	r.out.Observed.RPOMessages = int(msgs.Value)
 	r.out.Observed.RPOSeconds = secs.Value
 	return l.Value, rerr
@@ -382,7 +382,7 @@ func row4(ctx context.Context, r *run) error {
 func (r *run) lossChecksStrategy(ctx context.Context, res traffic.Result, strategy string) (float64, error) {
 	if strategy == "last-write-wins" {
 		final, err := r.readFinal(ctx, res.All)
-		msgs, secs := check.RPOBounded(r.h.Ops(), final, r.window(), 1<<30, 1e9)
+		msgs, secs := check.RPO(r.h.Ops(), final, r.window(), 1<<30, 1e9)
 		r.out.Observed.RPOMessages = int(msgs.Value)
 		r.out.Observed.RPOSeconds = secs.Value
 		return msgs.Value, err

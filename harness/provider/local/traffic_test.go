@@ -28,9 +28,9 @@ func TestTrafficThroughLBChecksPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	final := map[string][]string{}
+	final := map[string]check.Conversation{}
 	for s, cv := range convs {
-		final[s] = cv.MessageIDs
+		final[s] = check.Conversation{IDs: cv.MessageIDs, Times: cv.Times}
 	}
 	for _, r := range []check.Result{
 		check.LostAcked(h.Ops(), final, 25),
