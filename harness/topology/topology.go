@@ -317,23 +317,22 @@ func (s Spec) RegionNames() []string {
 }
 
 // UnmarshalJSON tolerates an empty or null ejected_until (never ejected).
+// Every other field decodes as declared, so a field added to LBRegion is
+// never silently dropped here.
 func (r *LBRegion) UnmarshalJSON(b []byte) error {
+	type plain LBRegion
 	var raw struct {
-		Name         string `json:"name"`
-		Weight       int    `json:"weight"`
-		Status       string `json:"status"`
-		EjectedUntil string `json:"ejected_until"`
-		InRotation   bool   `json:"in_rotation"`
-		Requests     int64  `json:"requests"`
+		plain
+		EjectedUntil string `json:"ejected_until"` // shadows plain's time.Time
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	*r = LBRegion{Name: raw.Name, Weight: raw.Weight, Status: raw.Status, InRotation: raw.InRotation, Requests: raw.Requests}
+	*r = LBRegion(raw.plain)
 	if raw.EjectedUntil != "" {
 		t, err := time.Parse(time.RFC3339Nano, raw.EjectedUntil)
 		if err != nil {
-			return fmt.Errorf("lb status regions[%s].ejected_until: %w", raw.Name, err)
+			return fmt.Errorf("lb status regions[%s].ejected_until: %w", r.Name, err)
 		}
 		r.EjectedUntil = t
 	}

@@ -198,7 +198,9 @@ func (c *Client) ReadSession(ctx context.Context, user, clientRegion, session st
 }
 
 // ReadAll reads every session back (retrying each until deadline), for the
-// loss checkers. Sessions that could not be read are reported in the error.
+// loss checkers. A session the system no longer has (404, or 410 because it
+// expired) comes back as an empty conversation: whatever it acknowledged is
+// lost. Sessions that could not be read at all are reported in the error.
 func (c *Client) ReadAll(ctx context.Context, sessions []string, deadline time.Duration) (map[string]Conversation, error) {
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -211,7 +213,11 @@ func (c *Client) ReadAll(ctx context.Context, sessions []string, deadline time.D
 				out[s] = conv
 				break
 			}
-			if op.Status == http.StatusGone || op.Status == http.StatusNotFound || !waitOrDone(ctx, c.cfg.Interval) {
+			if op.Status == http.StatusGone || op.Status == http.StatusNotFound {
+				out[s] = Conversation{Session: s}
+				break
+			}
+			if !waitOrDone(ctx, c.cfg.Interval) {
 				errs = append(errs, fmt.Errorf("session %s: read back: status %d %s %s", s, op.Status, op.Code, op.Error))
 				break
 			}

@@ -8,10 +8,8 @@ package plan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -385,27 +383,12 @@ func (r *run) detectionBound() time.Duration {
 // acknowledged: both count as empty conversations, never as "not read back".
 func (r *run) readFinal(ctx context.Context, sessions []string) (map[string]check.Conversation, error) {
 	cl := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
-	out := map[string]check.Conversation{}
-	var errs []error
-	for _, s := range sessions {
-		var done bool
-		err := waitFor(ctx, 10*time.Second, "read back "+s, func() bool {
-			op, conv := cl.ReadSession(ctx, "reader", "", s)
-			switch {
-			case op.OK():
-				out[s] = check.Conversation{IDs: conv.MessageIDs, Times: conv.Times}
-				done = true
-			case op.Status == http.StatusNotFound, op.Status == http.StatusGone:
-				out[s] = check.Conversation{}
-				done = true
-			}
-			return done
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
+	convs, err := cl.ReadAll(ctx, sessions, 30*time.Second)
+	out := make(map[string]check.Conversation, len(convs))
+	for s, c := range convs {
+		out[s] = check.Conversation{IDs: c.MessageIDs, Times: c.Times}
 	}
-	return out, errors.Join(errs...)
+	return out, err
 }
 
 // window is how many user messages a bounded conversation keeps.

@@ -123,13 +123,7 @@ func chooseProvider(ctx context.Context, name, images string, progress io.Writer
 			fmt.Fprintf(progress, format+"\n", args...)
 		}
 	}
-	newDocker := func() (*docker.Provider, string, error) {
-		im, why, err := docker.ResolveImages(ctx, images)
-		if err != nil {
-			return nil, "", err
-		}
-		return docker.New(docker.Options{Images: im}), why, nil
-	}
+	newDocker := func() (*docker.Provider, string, error) { return docker.NewFor(ctx, images, docker.Options{}) }
 	switch name {
 	case "", "auto":
 		d, why, err := newDocker()

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentops/failover-harness/harness/provider/local"
 	"github.com/agentops/failover-harness/reports"
 )
 
@@ -95,23 +94,6 @@ func TestRunSelectRowsKeepsPlanOrder(t *testing.T) {
 	}
 }
 
-// buildChaos builds this command (without -race) and the runtime binaries,
-// and returns the chaos binary and the environment to run it with. The long
-// tests run the real binary: under the race detector an in-process run is
-// several times slower and misses the plan's time-compressed RTO bounds.
-func buildChaos(t *testing.T, ctx context.Context) (bin string, env []string) {
-	t.Helper()
-	binDir, err := local.BuildBinaries(ctx, "") // honours $CHAOS_BIN_DIR
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin = filepath.Join(t.TempDir(), "chaos")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build chaos: %v\n%s", err, out)
-	}
-	return bin, append(os.Environ(), local.EnvBinDir+"="+binDir)
-}
-
 // runPlanRow runs `chaos run` for plan-1 against config and returns the exit
 // code and the record it wrote, after checking what every run must print and write.
 func runPlanRow(t *testing.T, config string) (int, *reports.Record) {
@@ -121,7 +103,7 @@ func runPlanRow(t *testing.T, config string) (int, *reports.Record) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	bin, env := buildChaos(t, ctx)
+	bin, _, env := buildChaos(t, ctx)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", repoFile(t, config), "--labels", "plan-1", "--provider", "local",
@@ -187,7 +169,7 @@ func TestRunSIGINTWritesPartialRecord(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	chaos, env := buildChaos(t, ctx)
+	chaos, _, env := buildChaos(t, ctx)
 	out := t.TempDir()
 	cmd := exec.Command(chaos, "run", "--config", repoFile(t, "examples/recommended.yaml"), "--labels", "plan-1,plan-2",
 		"--provider", "local", "--out", out, "--seed", "11")

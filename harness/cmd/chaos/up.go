@@ -39,13 +39,12 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	case "local":
 		p = &local.Provider{BinDir: *binDir, ReadyTimeout: *timeout}
 	case "docker":
-		im, why, err := docker.ResolveImages(context.Background(), *images)
+		d, why, err := docker.NewFor(context.Background(), *images, docker.Options{StartupTimeout: *timeout})
 		if err != nil {
 			fmt.Fprintf(stderr, "chaos up: --images: %v\n", err)
 			return 2
 		}
 		fmt.Fprintf(stderr, "chaos up: %s\n", why)
-		d := docker.New(docker.Options{Images: im, StartupTimeout: *timeout})
 		if err := d.Available(context.Background()); err != nil {
 			fmt.Fprintf(stderr, "chaos up: --provider docker: %v\n", err)
 			return 1

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -32,10 +31,7 @@ func TestUpDockerSIGINTLeavesNothing(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	chaos := filepath.Join(t.TempDir(), "chaos")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", chaos, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build chaos: %v\n%s", err, out)
-	}
+	chaos, _, _ := buildChaos(t, ctx)
 	cmd := exec.Command(chaos, "up", "--provider", "docker", "--images", "local", "--seed", "7")
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/agentops/failover-harness/harness/provider/local"
 )
 
 func TestHelpAndBadUsage(t *testing.T) {
@@ -49,14 +46,7 @@ func TestUpSubprocessSIGINT(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	binDir, err := local.BuildBinaries(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chaos := filepath.Join(t.TempDir(), "chaos")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", chaos, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build chaos: %v\n%s", err, out)
-	}
+	chaos, binDir, _ := buildChaos(t, ctx)
 	cmd := exec.Command(chaos, "up", "--provider", "local", "--seed", "7", "--run-dir", t.TempDir(), "--bin-dir", binDir)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()

@@ -100,6 +100,17 @@ func ResolveImages(ctx context.Context, choice string) (Images, string, error) {
 	}
 }
 
+// NewFor is New with the image set named by choice (see ResolveImages);
+// the string says which set was chosen and why.
+func NewFor(ctx context.Context, choice string, opts Options) (*Provider, string, error) {
+	im, why, err := ResolveImages(ctx, choice)
+	if err != nil {
+		return nil, "", err
+	}
+	opts.Images = im
+	return New(opts), why, nil
+}
+
 func missingImages(ctx context.Context, im Images) ([]string, error) {
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
