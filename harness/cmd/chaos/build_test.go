@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/agentops/failover-harness/harness/provider/local"
@@ -26,4 +28,19 @@ func buildChaos(t *testing.T, ctx context.Context) (bin, binDir string, env []st
 		t.Fatalf("build chaos: %v\n%s", err, out)
 	}
 	return bin, binDir, append(os.Environ(), local.EnvBinDir+"="+binDir)
+}
+
+// startChaos starts the chaos binary with its output piped; it dies with the
+// test process (Pdeathsig) and is killed when the test ends.
+func startChaos(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, stdout, stderr io.ReadCloser) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
+	stdout, _ = cmd.StdoutPipe()
+	stderr, _ = cmd.StderrPipe()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return cmd, stdout, stderr
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,14 +30,7 @@ func TestUpDockerSIGINTLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	chaos, _, _ := buildChaos(t, ctx)
-	cmd := exec.Command(chaos, "up", "--provider", "docker", "--images", "local", "--seed", "7")
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
+	cmd, stdout, stderr := startChaos(t, chaos, "up", "--provider", "docker", "--images", "local", "--seed", "7")
 	runID := make(chan string, 1)
 	errDone := make(chan struct{})
 	go func() {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,14 +46,7 @@ func TestUpSubprocessSIGINT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	chaos, binDir, _ := buildChaos(t, ctx)
-	cmd := exec.Command(chaos, "up", "--provider", "local", "--seed", "7", "--run-dir", t.TempDir(), "--bin-dir", binDir)
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
+	cmd, stdout, stderr := startChaos(t, chaos, "up", "--provider", "local", "--seed", "7", "--run-dir", t.TempDir(), "--bin-dir", binDir)
 
 	var (
 		mu    sync.Mutex
