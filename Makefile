@@ -7,13 +7,16 @@ PROVIDER ?= auto
 IMAGES ?= auto
 OUT ?= reports/out
 CONFIG ?=
+RUNS ?= 10
+LOAD ?= 0
+RETRY_INCONCLUSIVE ?= 0
 # Library packages get the race detector. The end-to-end suites (scenarios, the CLI's
 # `chaos run` tests) drive real processes against time-compressed bounds: they run
 # without it, since instrumenting the harness side skews the timings they measure.
 RACE_PKGS := ./runtime/... $(shell $(GO) list ./harness/... | grep -v /harness/cmd/chaos) ./reports/...
 E2E_PKGS := ./harness/cmd/chaos/... ./scenarios/...
 
-.PHONY: help deps test vet fmt-check unit scenarios-selftest chaos images bench clean
+.PHONY: help deps test vet fmt-check unit scenarios-selftest chaos soak images bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -35,13 +38,20 @@ unit:
 	@# one package at a time: each starts whole topologies against time-compressed bounds
 	$(GO) test -p 1 -count=1 -timeout 15m $(E2E_PKGS)
 
-chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto
+chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto; exit 0 passed, 1 failed, 3 inconclusive
 	@mkdir -p $(OUT)
 	@# Images built by 'make images' are refreshed so docker runs today's code (no-op when unchanged).
 	@if [ "$(PROVIDER)" != local ] && [ "$(IMAGES)" != upstream ] && bash scripts/build-images.sh --check >/dev/null 2>&1; then \
 		bash scripts/build-images.sh; fi
+	@# Ginkgo reports an INCONCLUSIVE spec as skipped; `chaos verdict` turns the record into the documented exit code.
 	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
-		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)'
+		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)' \
+		-chaos.retry-inconclusive=$(RETRY_INCONCLUSIVE)
+	@$(GO) run ./harness/cmd/chaos verdict $(OUT)/run.json
+
+soak: ## run the plan RUNS times with fresh seeds and print passed/failed/inconclusive per spec; PROVIDER=, CONFIG=, LOAD=N busy cores
+	$(GO) run ./harness/cmd/chaos soak --runs $(RUNS) --provider $(PROVIDER) --images $(IMAGES) --cpu-load $(LOAD) \
+		$(if $(CONFIG),--config $(CONFIG)) $(if $(LABELS),--labels $(LABELS)) --out reports/soak
 
 images: ## build every container image locally (no registry needed)
 	bash scripts/build-images.sh
@@ -54,4 +64,4 @@ bench: ## benchmarks: message round trip, failover restore, LB proxy, topology r
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./runtime/... ./harness/...
 
 clean:
-	rm -rf $(OUT) bin .run
+	rm -rf $(OUT) reports/soak bin .run

@@ -36,12 +36,15 @@ func chromiumPath() string {
 	return ""
 }
 
-// TestReportInBrowser renders a green report and one with a failed spec, opens
-// each in headless Chromium with JavaScript disabled, and checks that the
-// summary table and every chart have a non-zero size, that the page logs no
-// console error or exception, and that it loads nothing but itself. It saves a
-// full-page PNG of each next to the HTML ($REPORT_SHOT_DIR or the test's
-// artifact dir: `go test -artifacts -outputdir DIR` keeps them).
+// TestReportInBrowser renders a green report, one with an inconclusive spec
+// and one with a failed spec as well, opens each in headless Chromium with
+// JavaScript disabled, and checks that the summary table and every chart
+// have a non-zero size, that failed and inconclusive rows are styled as such
+// in colours of their own, that every check has a row and the checks of a
+// spec that did not pass are visible, that the page logs no console error or
+// exception, and that it loads nothing but itself. It saves a full-page PNG
+// of each next to the HTML ($REPORT_SHOT_DIR or the test's artifact dir:
+// `go test -artifacts -outputdir DIR` keeps them).
 func TestReportInBrowser(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
@@ -75,9 +78,11 @@ func TestReportInBrowser(t *testing.T) {
 		name      string
 		rec       *Record
 		wantFails int
+		wantInc   int
 	}{
-		{"green", Sample(), 0},
-		{"failed", SampleWithFailure(), 1},
+		{"green", SamplePassed(), 0, 0},
+		{"inconclusive", Sample(), 0, 1},
+		{"failed", SampleWithFailure(), 1, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +98,7 @@ func TestReportInBrowser(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			png := checkPage(t, bctx, path, tc.rec, tc.wantFails)
+			png := checkPage(t, bctx, path, tc.rec, tc.wantFails, tc.wantInc)
 			shot := filepath.Join(dir, "report-"+tc.name+".png")
 			if err := os.WriteFile(shot, png, 0o644); err != nil {
 				t.Fatal(err)
@@ -119,8 +124,8 @@ func TestReportInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.planRows != 1 || f.failedRows != 1 {
-			t.Errorf("rows = %d, failed = %d; want 1, 1", f.planRows, f.failedRows)
+		if f.planRows != 1 || f.failedRows != 1 || f.incRows != 0 {
+			t.Errorf("rows = %d, failed = %d, inconclusive = %d; want 1, 1, 0", f.planRows, f.failedRows, f.incRows)
 		}
 		if len(f.charts) != 1 || f.charts[0] != [2]float64{} {
 			t.Errorf("hidden chart measured as %v, want one 0x0 box", f.charts)
@@ -146,13 +151,16 @@ func TestReportInBrowser(t *testing.T) {
 
 // pageFacts is what the browser saw of one report.
 type pageFacts struct {
-	planRows, failedRows int
-	charts               [][2]float64 // width, height of each svg.timeline
-	planSize, history    [2]float64   // box of #plan and of the first history excerpt (0x0 when absent)
-	problems             []string     // console errors/warnings, exceptions, browser log errors
-	requests             []string     // every URL the page requested
-	scriptRan            bool         // an element #js-ran exists: page scripts were not disabled
-	png                  []byte
+	planRows, failedRows, incRows int
+	checkRows                     int               // tr.check elements
+	openChecks                    [][2]float64      // box of each unfolded checks table
+	pills                         map[string]string // pill class → "colour / background" as computed
+	charts                        [][2]float64      // width, height of each svg.timeline
+	planSize, history             [2]float64        // box of #plan and of the first history excerpt (0x0 when absent)
+	problems                      []string          // console errors/warnings, exceptions, browser log errors
+	requests                      []string          // every URL the page requested
+	scriptRan                     bool              // an element #js-ran exists: page scripts were not disabled
+	png                           []byte
 }
 
 // inspectPage opens path in a new tab and collects pageFacts. It uses only
@@ -212,12 +220,50 @@ func inspectPage(bctx context.Context, path string) (*pageFacts, error) {
 		return nil, err
 	}
 	f.failedRows = len(bad)
+	inc, err := count("#plan tr.planrow.inc")
+	if err != nil {
+		return nil, err
+	}
+	f.incRows = len(inc)
+	checks, err := count("tr.check")
+	if err != nil {
+		return nil, err
+	}
+	f.checkRows = len(checks)
+	open, err := count("details.checks[open] table")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range open {
+		f.openChecks = append(f.openChecks, size(id))
+	}
+	f.pills = map[string]string{}
+	for _, class := range []string{"ok", "bad", "inc"} {
+		sel := "#plan .pill." + class
+		if ids, err := count(sel); err != nil || len(ids) == 0 {
+			continue
+		}
+		props, err := chromedp.Run(ctx, chromedp.ComputedStyle(sel))
+		if err != nil {
+			return nil, fmt.Errorf("computed style of %s: %w", sel, err)
+		}
+		var fg, bg string
+		for _, p := range props {
+			switch p.Name {
+			case "color":
+				fg = p.Value
+			case "background-color":
+				bg = p.Value
+			}
+		}
+		f.pills[class] = fg + " / " + bg
+	}
 	if ids, err := count("#plan"); err != nil {
 		return nil, err
 	} else if len(ids) > 0 {
 		f.planSize = size(ids[0])
 	}
-	if ids, err := count(".failure pre.history"); err != nil {
+	if ids, err := count(".why pre.history"); err != nil {
 		return nil, err
 	} else if len(ids) > 0 {
 		f.history = size(ids[0])
@@ -242,7 +288,7 @@ func inspectPage(bctx context.Context, path string) (*pageFacts, error) {
 	return f, nil
 }
 
-func checkPage(t *testing.T, bctx context.Context, path string, rec *Record, wantFails int) []byte {
+func checkPage(t *testing.T, bctx context.Context, path string, rec *Record, wantFails, wantInc int) []byte {
 	t.Helper()
 	f, err := inspectPage(bctx, path)
 	if err != nil {
@@ -257,9 +303,42 @@ func checkPage(t *testing.T, bctx context.Context, path string, rec *Record, wan
 	if f.failedRows != wantFails {
 		t.Errorf("plan table shows %d failed rows, want %d", f.failedRows, wantFails)
 	}
-	if wantFails > 0 && (f.history[0] <= 0 || f.history[1] <= 0) {
-		t.Errorf("history excerpt of the failed spec is not visible (%gx%g px)", f.history[0], f.history[1])
+	if f.incRows != wantInc {
+		t.Errorf("plan table shows %d inconclusive rows, want %d", f.incRows, wantInc)
 	}
+	if wantFails+wantInc > 0 && (f.history[0] <= 0 || f.history[1] <= 0) {
+		t.Errorf("history excerpt of the spec that did not pass is not visible (%gx%g px)", f.history[0], f.history[1])
+	}
+	checks := 0
+	for _, s := range rec.Specs {
+		checks += len(s.Checks)
+	}
+	if f.checkRows != checks {
+		t.Errorf("page has %d check rows, want %d (every check of every spec)", f.checkRows, checks)
+	}
+	if len(f.openChecks) != wantFails+wantInc {
+		t.Errorf("page has %d unfolded checks tables, want %d (one per spec that did not pass)", len(f.openChecks), wantFails+wantInc)
+	}
+	for i, wh := range f.openChecks {
+		if wh[0] < 300 || wh[1] < 60 {
+			t.Errorf("unfolded checks table %d is %gx%g px, want a visible table", i+1, wh[0], wh[1])
+		}
+	}
+	// Passed, failed and inconclusive each look different.
+	if _, ok := f.pills["ok"]; !ok {
+		t.Errorf("no passed pill styled in the plan table")
+	}
+	if wantInc > 0 && f.pills["inc"] == "" || wantFails > 0 && f.pills["bad"] == "" {
+		t.Errorf("pills computed %v, want inconclusive and failed ones", f.pills)
+	}
+	seen := map[string]string{}
+	for class, look := range f.pills {
+		if other, dup := seen[look]; dup {
+			t.Errorf("pills %s and %s look the same (%s)", class, other, look)
+		}
+		seen[look] = class
+	}
+	t.Logf("pill styles: %v", f.pills)
 	wantCharts := 0
 	for _, s := range rec.Specs {
 		if len(s.Timeline) > 0 {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/agentops/failover-harness/harness/check"
 )
 
 //go:embed report.html.tmpl
@@ -58,13 +60,18 @@ type rowView struct {
 	Expected        string
 	Figures         []figure
 	Projected       string
+	ProjectedTitle  string
 	Verdict, VClass string
+	Why             string // first line of the reason, for a spec that did not pass
 	Time            string
 }
 
+// figure is one chip: a measured figure and, for detection and RTO, the
+// bound its check enforced. Class is "bad" (failed) or "inc" (not judged).
 type figure struct {
 	Label, Value, Bound string
-	Bad                 bool
+	Title               string // the bound as the check made it
+	Class               string
 }
 
 type detailView struct {
@@ -75,11 +82,30 @@ type detailView struct {
 	Time            string
 	Figures         []figure
 	Projected       string
+	ProjectedTitle  string
+	Health          string
+	HealthClass     string // "inc" when the machine was starved
+	Run             string // attempts and seed
+	Artifacts       string
+	Checks          []checkRow
+	ChecksSummary   string
+	ChecksOpen      bool // the table starts unfolded: the spec did not pass
+	HasProjection   bool // some check has a real-time bound
 	Chart           *chartView
 	Faults          []faultLegend
 	Events          []eventLegend
+	WhyTitle        string // heading of the reason box; "" when there is none
 	Failure         string
 	History         []string
+}
+
+// checkRow is one check of a spec as the checks table shows it.
+type checkRow struct {
+	Verdict, VClass  string
+	Class, Name      string
+	Value            string
+	Bound, Projected string
+	Reason           string
 }
 
 type faultLegend struct{ Name, Window string }
@@ -94,12 +120,16 @@ type timingView struct {
 	Bar                                string // bar width in the 160-wide timing SVG
 }
 
+// verdictView gives the word and the style class of a verdict: passed
+// green (ok), failed red (bad), inconclusive amber (inc), skipped grey (skip).
 func verdictView(v Verdict) (string, string) {
 	switch v {
 	case Passed:
 		return "passed", "ok"
 	case Failed:
 		return "failed", "bad"
+	case Inconclusive:
+		return "inconclusive", "inc"
 	case Skipped:
 		return "skipped", "skip"
 	}
@@ -122,18 +152,11 @@ func buildView(r *Record) view {
 	colours := regionClasses(r)
 
 	byRow := map[int][]int{}
-	var failed, passed, skipped int
+	total := map[Verdict]int{}
 	var maxDur float64
 	for i := range r.Specs {
 		s := &r.Specs[i]
-		switch s.Verdict {
-		case Failed:
-			failed++
-		case Passed:
-			passed++
-		case Skipped:
-			skipped++
-		}
+		total[s.Verdict]++
 		maxDur = math.Max(maxDur, s.DurationSeconds)
 		if row := s.PlanRow(); row > 0 {
 			byRow[row] = append(byRow[row], i)
@@ -161,6 +184,7 @@ func buildView(r *Record) view {
 			v.PlanRows = append(v.PlanRows, rv)
 		}
 	}
+	checklist, other := map[Verdict]int{}, map[Verdict]int{}
 	for i := range r.Specs {
 		s := &r.Specs[i]
 		if s.PlanRow() > 0 {
@@ -175,8 +199,10 @@ func buildView(r *Record) view {
 			if s.Verdict == Passed {
 				v.ChecklistPassed++
 			}
+			checklist[Verdict(rv.Verdict)]++
 			v.Checklist = append(v.Checklist, rv)
 		} else {
+			other[Verdict(rv.Verdict)]++
 			v.Other = append(v.Other, rv)
 		}
 	}
@@ -217,43 +243,49 @@ func buildView(r *Record) view {
 		v.Config = append(v.Config, kv{Key: k, Value: configValue(r.Config[k])})
 	}
 
-	planPassed := 0
+	plan := map[Verdict]int{}
 	for _, row := range v.PlanRows {
-		if row.Verdict == "passed" {
-			planPassed++
-		}
+		plan[Verdict(row.Verdict)]++ // "not run" counts under its own word
 	}
 	switch {
-	case failed > 0:
+	case total[Failed] > 0:
 		v.Overall, v.OverallClass = "FAILED", "bad"
-	case notRun > 0 || skipped > 0:
+	case total[Inconclusive] > 0:
+		v.Overall, v.OverallClass = "INCONCLUSIVE", "inc"
+	case notRun > 0 || total[Skipped] > 0:
 		v.Overall, v.OverallClass = "INCOMPLETE", "skip"
-	case passed == 0:
+	case total[Passed] == 0:
 		v.Overall, v.OverallClass = "NO SPECS", "none"
 	default:
 		v.Overall, v.OverallClass = "PASSED", "ok"
 	}
-	parts := []string{fmt.Sprintf("%d of %d plan rows passed", planPassed, len(v.PlanRows))}
+	parts := []string{fmt.Sprintf("%d of %d plan rows passed", plan[Passed], len(v.PlanRows)) + notPassed(plan)}
 	if v.ChecklistN > 0 {
-		parts = append(parts, fmt.Sprintf("checklist %d/%d", v.ChecklistPassed, v.ChecklistN))
+		parts = append(parts, fmt.Sprintf("checklist %d/%d", v.ChecklistPassed, v.ChecklistN)+notPassed(checklist))
 	}
-	if failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", failed))
-	}
-	if notRun > 0 {
-		parts = append(parts, fmt.Sprintf("%d not run", notRun))
-	}
-	if skipped > 0 {
-		parts = append(parts, fmt.Sprintf("%d skipped", skipped))
+	if len(v.Other) > 0 {
+		parts = append(parts, fmt.Sprintf("other specs %d/%d", other[Passed], len(v.Other))+notPassed(other))
 	}
 	v.Headline = strings.Join(parts, " · ")
 	return v
 }
 
-// hasDetail reports whether a non-plan spec gets its own card: it has a chart
-// or something went wrong worth reading.
+// notPassed lists, after a "passed" count, how many of a group were
+// inconclusive, failed, skipped or did not run: ", 1 inconclusive, 1 failed".
+func notPassed(n map[Verdict]int) string {
+	var b strings.Builder
+	for _, w := range []Verdict{Inconclusive, Failed, Skipped, "not run", "unknown"} {
+		if n[w] > 0 {
+			fmt.Fprintf(&b, ", %d %s", n[w], w)
+		}
+	}
+	return b.String()
+}
+
+// hasDetail reports whether a non-plan spec gets its own card: it has a
+// chart, checks, or something went wrong worth reading.
 func hasDetail(s *Spec) bool {
-	return len(s.Timeline) > 0 || s.Failure != "" || len(s.HistoryExcerpt) > 0
+	return len(s.Timeline) > 0 || len(s.Checks) > 0 || s.Failure != "" || len(s.HistoryExcerpt) > 0 || s.Health != nil
 }
 
 func specLabel(s *Spec) string {
@@ -272,46 +304,147 @@ func specRow(s *Spec, anchor string) rowView {
 		Label: specLabel(s), Anchor: anchor, Name: s.Name, Expected: s.Expected,
 		Verdict: word, VClass: class, Time: fmtSeconds(s.DurationSeconds),
 	}
+	if s.Verdict != Passed {
+		rv.Why = clip(firstLine(s.Failure), 160)
+	}
 	if s.PlanRow() > 0 && s.Verdict != Skipped {
 		rv.Figures = figures(s)
-		rv.Projected = projected(s)
+		rv.Projected, rv.ProjectedTitle = projected(s)
 	}
 	return rv
 }
 
+// figures are the chips of a plan row. Detection and RTO show the bound of
+// the check they come from, in the check's own words, so a chip never shows
+// a number other than the one enforced; a chip takes the colour of the
+// worst verdict of the checks behind it.
 func figures(s *Spec) []figure {
 	o, b := s.Observed, s.Bounds
+	rpo := figure{Label: "RPO", Value: fmt.Sprintf("%d msg · %s", o.RPOMessages, fmtSeconds(o.RPOSeconds))}
+	if c := s.findCheck(func(n string) bool { return n == "rpo" }); c != nil && c.Bound != nil {
+		rpo.Bound, rpo.Title = "≤ "+boundHead(boundText(c.Bound)), boundText(c.Bound)
+	}
+	rpo.Class = s.worstClass(func(n string) bool { return n == "rpo" || n == "no-acked-message-lost" })
+	if rpo.Class == "" && len(s.Checks) == 0 && (o.RPOMessages > 0 || o.RPOSeconds > 0) {
+		rpo.Class = "bad" // a record without checks: any loss is bad
+	}
 	f := []figure{
-		boundFigure("detect", o.DetectionSeconds, b.DetectionSeconds),
-		boundFigure("RTO", o.RTOSeconds, b.RTOSeconds),
-		{Label: "RPO", Value: fmt.Sprintf("%d msg · %s", o.RPOMessages, fmtSeconds(o.RPOSeconds)),
-			Bad: o.RPOMessages > 0 || o.RPOSeconds > 0},
+		boundFigure(s, "detect", o.DetectionSeconds, b.DetectionSeconds, s.DetectionCheck()),
+		boundFigure(s, "RTO", o.RTOSeconds, b.RTOSeconds, s.RTOCheck()),
+		rpo,
 	}
 	errs := strconv.Itoa(o.ClientErrors)
 	if o.Requests > 0 {
 		errs = fmt.Sprintf("%d / %d (%s %%)", o.ClientErrors, o.Requests,
 			strconv.FormatFloat(100*float64(o.ClientErrors)/float64(o.Requests), 'f', 1, 64))
 	}
-	f = append(f, figure{Label: "errors", Value: errs}, figure{Label: "alerts", Value: strconv.Itoa(o.Alerts)})
+	f = append(f,
+		figure{Label: "errors", Value: errs, Class: s.worstClass(func(n string) bool { return n == "client-error-rate" })},
+		figure{Label: "alerts", Value: strconv.Itoa(o.Alerts), Class: s.worstClass(func(n string) bool {
+			return strings.HasPrefix(n, "alert-received(") || strings.HasPrefix(n, "alert-once(")
+		})})
 	return f
 }
 
-func boundFigure(label string, v, bound float64) figure {
+// boundFigure is the chip of a bounded time figure. With its check, it shows
+// the check's value and the check's bound text (its total up front, the whole
+// text as the chip's title); without one, the record's figures.
+func boundFigure(s *Spec, label string, v, bound float64, c *check.Result) figure {
 	f := figure{Label: label, Value: fmtSeconds(v)}
-	if bound > 0 {
+	switch {
+	case c != nil:
+		f.Value = fmtValue(c.Value, "s")
+		if c.Bound != nil {
+			f.Bound, f.Title = "≤ "+boundHead(boundText(c.Bound)), boundText(c.Bound)
+		}
+		f.Class = verdictClass(CheckVerdict(*c))
+	case len(s.Checks) > 0 && v == 0 && bound == 0:
+		f.Value = "—" // the spec made no such check: not measured
+	case bound > 0:
 		f.Bound = "≤ " + fmtSeconds(bound)
-		f.Bad = v > bound
+		if v > bound {
+			f.Class = "bad"
+		}
 	}
 	return f
 }
 
-func projected(s *Spec) string {
+// projected is the real-time line of a time-compressed run: the detection
+// and RTO bounds projected to real time (from the checks when they carry the
+// projection, else the record's projected figures) and the RPO window
+// scaled back. The title holds the projected bounds in full.
+func projected(s *Spec) (string, string) {
 	p := s.Projected
-	if p == nil {
-		return ""
+	var parts, full []string
+	for _, x := range []struct {
+		label string
+		c     *check.Result
+		v     float64
+	}{{"detect", s.DetectionCheck(), pv(p, 0)}, {"RTO", s.RTOCheck(), pv(p, 1)}} {
+		switch {
+		case x.c != nil && x.c.Bound != nil && x.c.Bound.ProjectedText != "":
+			parts = append(parts, x.label+" bound "+boundHead(x.c.Bound.ProjectedText))
+			full = append(full, x.label+": "+x.c.Bound.ProjectedText)
+		case p != nil && x.v > 0:
+			parts = append(parts, x.label+" bound "+fmtSeconds(x.v))
+		}
 	}
-	return fmt.Sprintf("real time: detect %s · RTO %s · RPO %s",
-		fmtSeconds(p.DetectionSeconds), fmtSeconds(p.RTOSeconds), fmtSeconds(p.RPOSeconds))
+	if p == nil && len(parts) == 0 {
+		return "", ""
+	}
+	if p != nil {
+		parts = append(parts, "RPO "+fmtSeconds(p.RPOSeconds))
+	}
+	return "real time: " + strings.Join(parts, " · "), strings.Join(full, "\n")
+}
+
+// pv is field i (detection, RTO) of a possibly absent projection.
+func pv(p *Projected, i int) float64 {
+	switch {
+	case p == nil:
+		return 0
+	case i == 0:
+		return p.DetectionSeconds
+	}
+	return p.RTOSeconds
+}
+
+// findCheck returns the first of the spec's checks whose name matches.
+func (s *Spec) findCheck(match func(string) bool) *check.Result {
+	for i := range s.Checks {
+		if match(s.Checks[i].Name) {
+			return &s.Checks[i]
+		}
+	}
+	return nil
+}
+
+// worstClass is the style of the worst verdict among the matching checks:
+// "bad" when one failed, "inc" when one was not judged, "" otherwise.
+func (s *Spec) worstClass(match func(string) bool) string {
+	class := ""
+	for _, c := range s.Checks {
+		if !match(c.Name) {
+			continue
+		}
+		switch CheckVerdict(c) {
+		case check.Failed:
+			return "bad"
+		case check.Inconclusive:
+			class = "inc"
+		}
+	}
+	return class
+}
+
+func verdictClass(v check.Verdict) string {
+	switch v {
+	case check.Failed:
+		return "bad"
+	case check.Inconclusive:
+		return "inc"
+	}
+	return ""
 }
 
 func detail(s *Spec, anchor string, colours map[string]string) detailView {
@@ -319,15 +452,57 @@ func detail(s *Spec, anchor string, colours map[string]string) detailView {
 	d := detailView{
 		Anchor: anchor, Label: specLabel(s), Name: s.Name, Expected: s.Expected,
 		Verdict: word, VClass: class, Time: fmtSeconds(s.DurationSeconds),
-		Failure: s.Failure, History: s.HistoryExcerpt,
+		Failure: s.Failure, History: s.HistoryExcerpt, Artifacts: s.Artifacts,
+	}
+	if d.Failure != "" || len(d.History) > 0 {
+		switch s.Verdict {
+		case Failed:
+			d.WhyTitle = "Why it failed"
+		case Inconclusive:
+			d.WhyTitle = "Why it is inconclusive"
+		case Skipped:
+			d.WhyTitle = "Why it did not run"
+		default:
+			d.WhyTitle = "Notes"
+		}
 	}
 	if row := s.PlanRow(); row > 0 {
 		if d.Expected == "" {
 			d.Expected = Plan[row-1].Expected
 		}
-		d.Figures = figures(s)
-		d.Projected = projected(s)
+		if s.Verdict != Skipped {
+			d.Figures = figures(s)
+			d.Projected, d.ProjectedTitle = projected(s)
+		}
 	}
+	if h := s.Health; h != nil {
+		d.Health = h.Reason
+		if d.Health == "" {
+			d.Health = fmt.Sprintf("harness timers up to %s late, LB health rounds up to %s late, slack %s",
+				fmtSeconds(h.HarnessLag), fmtSeconds(h.LBLag), fmtSeconds(h.Slack))
+		}
+		if h.Starved {
+			d.HealthClass = "inc"
+		}
+	}
+	var run []string
+	if s.Attempts > 0 {
+		a := fmt.Sprintf("%d attempt", s.Attempts)
+		if s.Attempts > 1 {
+			a += "s (inconclusive runs retried with a fresh seed)"
+		}
+		run = append(run, a)
+	}
+	if s.Seed != 0 {
+		seed := "seed " + strconv.FormatInt(s.Seed, 10)
+		if s.Attempts > 1 {
+			seed += " (the last attempt's)"
+		}
+		run = append(run, seed)
+	}
+	d.Run = strings.Join(run, " · ")
+	d.Checks, d.ChecksSummary, d.HasProjection = checkRows(s)
+	d.ChecksOpen = s.Verdict != Passed
 	if len(s.Timeline) > 0 {
 		d.Chart = buildChart(s, colours)
 	}
@@ -339,6 +514,81 @@ func detail(s *Spec, anchor string, colours map[string]string) detailView {
 		d.Events = append(d.Events, eventLegend{N: i + 1, Name: e.Name, When: fmtT(e.At)})
 	}
 	return d
+}
+
+// checkRows lays out every check of a spec, in the order it was made, with
+// a count by verdict, and whether any carries a real-time bound.
+func checkRows(s *Spec) ([]checkRow, string, bool) {
+	var rows []checkRow
+	n := map[check.Verdict]int{}
+	proj := false
+	for _, c := range s.Checks {
+		v := CheckVerdict(c)
+		n[v]++
+		word, class := verdictView(Verdict(v))
+		row := checkRow{Verdict: word, VClass: class, Class: string(c.Class), Name: c.Name,
+			Value: fmtValue(c.Value, c.Unit), Reason: c.Reason}
+		if c.Bound != nil {
+			row.Bound = boundText(c.Bound)
+			row.Projected = c.Bound.ProjectedText
+			proj = proj || row.Projected != ""
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, "", false
+	}
+	sum := fmt.Sprintf("%d of %d passed", n[check.Passed], len(rows))
+	for _, v := range []check.Verdict{check.Inconclusive, check.Failed} {
+		if n[v] > 0 {
+			sum += fmt.Sprintf(", %d %s", n[v], v)
+		}
+	}
+	return rows, sum, proj
+}
+
+// boundText is a bound as the check enforced it: its text, or its limit
+// when the check gave none.
+func boundText(b *check.Bound) string {
+	if b.Text != "" {
+		return b.Text
+	}
+	return "≤ " + fmtValue(b.Limit, b.Unit)
+}
+
+// fmtValue formats a check's measured value in its unit: seconds as
+// fmtSeconds, ratios as percentages, counts as integers. A value that never
+// came (an infinite detection time) reads "never".
+func fmtValue(v float64, unit string) string {
+	switch {
+	case math.IsNaN(v):
+		return "—"
+	case (math.IsInf(v, 1) || v >= check.Never) && unit == "s":
+		return "never"
+	case math.IsInf(v, 0):
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	switch unit {
+	case "s":
+		return fmtSeconds(v)
+	case "ratio":
+		return strconv.FormatFloat(100*v, 'g', 3, 64) + " %"
+	case "count", "":
+		if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+			return strconv.FormatFloat(v, 'f', 0, 64)
+		}
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64) + " " + unit
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func sortedEvents(ev []Event) []Event {

@@ -13,24 +13,30 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/agentops/failover-harness/harness/check"
 )
 
 // SchemaVersion is the run.json schema this package reads and writes.
-const SchemaVersion = 1
+// Version 2 added the inconclusive verdict and every check of every spec.
+const SchemaVersion = 2
 
 // Verdict is the outcome of one spec.
 type Verdict string
 
-// Verdicts a spec can have.
+// Verdicts a spec can have. Inconclusive: the harness measured that it
+// could not judge (it was starved, or the scenario's situation never
+// formed); never a pass, never a failure of the system under test.
 const (
-	Passed  Verdict = "passed"
-	Failed  Verdict = "failed"
-	Skipped Verdict = "skipped"
+	Passed       Verdict = "passed"
+	Failed       Verdict = "failed"
+	Inconclusive Verdict = "inconclusive"
+	Skipped      Verdict = "skipped"
 )
 
 // Valid reports whether v is one of the known verdicts.
 func (v Verdict) Valid() bool {
-	return v == Passed || v == Failed || v == Skipped
+	return v == Passed || v == Failed || v == Inconclusive || v == Skipped
 }
 
 // Record is the whole run: what ran, where, with which seed, and each spec's result.
@@ -69,10 +75,22 @@ type Spec struct {
 	// InherentWaitSeconds is the part of the duration the scenario itself
 	// needs (detection windows, observation periods, TTLs); the rest is
 	// harness overhead (topology start/stop, reads, checks).
-	InherentWaitSeconds float64  `json:"inherent_wait_seconds,omitempty"`
-	Failure             string   `json:"failure,omitempty"` // the checker's reason
-	Observed            Observed `json:"observed"`
-	Bounds              Bounds   `json:"bounds"`
+	InherentWaitSeconds float64 `json:"inherent_wait_seconds,omitempty"`
+	Failure             string  `json:"failure,omitempty"` // why it did not pass: the failed checks, or why it is inconclusive
+	// Checks holds every check the spec made: class, verdict, measured value,
+	// the bound it was held to (as enforced and projected) and the reason.
+	Checks []check.Result `json:"checks,omitempty"`
+	// Health is the harness's measurement of its own timing during the spec.
+	Health *check.Health `json:"health,omitempty"`
+	// Attempts is how many times the spec ran (more than one when an
+	// inconclusive run was retried with a fresh seed); Seed the last one's.
+	Attempts int   `json:"attempts,omitempty"`
+	Seed     int64 `json:"seed,omitempty"`
+	// Artifacts is the folder with the spec's history, logs and generated
+	// configs, kept when it did not pass.
+	Artifacts string   `json:"artifacts,omitempty"`
+	Observed  Observed `json:"observed"`
+	Bounds    Bounds   `json:"bounds"`
 	// Projected holds the figures scaled back to real time when the run was
 	// time-compressed; nil when it was not.
 	Projected *Projected `json:"projected,omitempty"`
@@ -238,7 +256,7 @@ func (s *Spec) validate(p string) error {
 		return fmt.Errorf("%s.name: must not be empty", p)
 	}
 	if !s.Verdict.Valid() {
-		return fmt.Errorf("%s.verdict: must be passed, failed or skipped (got %q)", p, s.Verdict)
+		return fmt.Errorf("%s.verdict: must be passed, failed, inconclusive or skipped (got %q)", p, s.Verdict)
 	}
 	if s.Row < 0 || s.Row > PlanRows {
 		return fmt.Errorf("%s.row: must be 0..%d (got %d)", p, PlanRows, s.Row)

@@ -1,11 +1,11 @@
 package scenarios_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +23,8 @@ var (
 	outFlag      = flag.String("chaos.out", "", "directory for run.json, junit.xml and index.html (empty: none)")
 	imagesFlag   = flag.String("chaos.images", "auto", "docker image set: upstream | local | auto (local when built)")
 	configFlag   = flag.String("chaos.config", "", "failover config YAML to run the plan against (empty: built-in defaults)")
+	retryFlag    = flag.Int("chaos.retry-inconclusive", 0, "rerun an inconclusive spec up to N times, each with a fresh seed")
+	keepFlag     = flag.Bool("chaos.keep", false, "keep every spec's artifacts (history, logs, configs), not only those of specs that did not pass")
 )
 
 // suite holds what BeforeSuite decided, shared by every spec.
@@ -45,29 +47,66 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		ConfigPath: *configFlag,
 		Log:        GinkgoWriter,
 		Progress:   os.Stderr,
+		Out:        *outFlag,
+		Keep:       *keepFlag,
+
+		RetryInconclusive: *retryFlag,
 	})
 	Expect(err).NotTo(HaveOccurred())
 	suite.env = s
 	fmt.Fprintf(os.Stderr, "chaos: seed=%d provider=%s (%s)\n", s.Seed, s.Provider.Name(), s.ProviderReason)
 }, NodeTimeout(5*time.Minute))
 
-// runRow runs one plan row with every fault's heal registered through DeferCleanup,
-// records its outcome for the report and asserts every check with its reason.
-func runRow(ctx context.Context, row plan.Row) {
-	env := suite.env.Env(func(name string, heal plan.HealFunc) {
-		DeferCleanup(func(ctx SpecContext) {
-			Expect(heal(ctx)).To(Succeed(), "healing %s", name)
-		}, NodeTimeout(30*time.Second))
-	})
-	out, err := row.Run(ctx, env)
-	if out != nil {
-		suite.env.Record(out)
+var _ = AfterSuite(func() {
+	if suite.env != nil {
+		suite.env.Close()
 	}
-	Expect(err).NotTo(HaveOccurred())
-	for _, c := range out.Checks {
-		Expect(c.OK).To(BeTrue(), "%s: %s", c.Name, c.Reason)
+})
+
+// runRow runs one plan row with every heal registered through DeferCleanup
+// on the line after its fault, records its outcome for the report, and
+// turns its verdict into Ginkgo's: a failure lists the failed checks; an
+// INCONCLUSIVE row is skipped with the measured reason (after up to
+// -chaos.retry-inconclusive reruns with fresh seeds).
+func runRow(ctx SpecContext, row plan.Row) {
+	var final *plan.Outcome
+	// Registered first, so it runs last: after every heal and teardown.
+	DeferCleanup(func() { suite.env.Tidy(final) })
+	for attempt := 0; ; attempt++ {
+		var heals []plan.HealFunc
+		env := suite.env.Env(row, attempt, func(name string, heal plan.HealFunc) {
+			h := plan.Once(heal)
+			heals = append(heals, h)
+			DeferCleanup(func(ctx SpecContext) {
+				Expect(h(ctx)).To(Succeed(), "healing %s", name)
+			}, NodeTimeout(30*time.Second))
+		})
+		out, err := row.Run(ctx, env)
+		verdict, why := plan.Verdict(out, err)
+		if verdict == reports.Inconclusive && attempt < suite.env.Retries() && ctx.Err() == nil {
+			for i := len(heals) - 1; i >= 0; i-- {
+				Expect(heals[i](ctx)).To(Succeed(), "healing before retrying")
+			}
+			suite.env.Tidy(out)
+			fmt.Fprintf(GinkgoWriter, "INCONCLUSIVE, retrying with a fresh seed (%d of %d): %s\n", attempt+1, suite.env.Retries(), why)
+			continue
+		}
+		if out != nil {
+			suite.env.Record(out, attempt+1, env.Spec.Seed)
+			final = out
+		}
+		switch verdict {
+		case reports.Failed:
+			Fail(why)
+		case reports.Inconclusive:
+			Skip(inconclusivePrefix + why)
+		}
+		return
 	}
 }
+
+// inconclusivePrefix marks a skip that is an INCONCLUSIVE verdict.
+const inconclusivePrefix = "INCONCLUSIVE: "
 
 var _ = Describe("Failover test plan", func() {
 	for _, row := range plan.Rows() {
@@ -89,6 +128,8 @@ var _ = ReportAfterSuite("run record", func(r Report) {
 		}
 		res := plan.SpecResult{Name: sr.LeafNodeText, Labels: sr.Labels(), Duration: sr.RunTime, Verdict: reports.Passed}
 		switch {
+		case sr.State.Is(types.SpecStateSkipped) && strings.HasPrefix(sr.Failure.Message, inconclusivePrefix):
+			res.Verdict, res.Failure = reports.Inconclusive, strings.TrimPrefix(sr.Failure.Message, inconclusivePrefix)
 		case sr.State.Is(types.SpecStateSkipped | types.SpecStatePending):
 			res.Verdict = reports.Skipped
 		case sr.State.Is(types.SpecStateFailureStates):

@@ -2,177 +2,215 @@ package check
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/history"
-	"github.com/agentops/failover-harness/harness/topology"
 )
 
+// Every history here is synthetic: times are offsets from t0 on the
+// harness's one clock, so no assertion depends on how fast the test runs.
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
-// op builds a completed op lasting 10ms from ms.
-func op(seq int, kind, user, sess, mid string, ms, status int, served string, version int64) history.Op {
-	return history.Op{Seq: int64(seq), Kind: kind, User: user, Session: sess, MessageID: mid,
-		Start: at(ms), End: at(ms + 10), Status: status, ServedBy: served, Version: version}
+// opt adjusts a synthetic op.
+type opt func(*history.Op)
+
+func served(r string) opt { return func(o *history.Op) { o.ServedBy = r } }
+func ver(v int64) opt     { return func(o *history.Op) { o.Version = v } }
+func mver(v int64) opt    { return func(o *history.Op) { o.MessageVersion = v } }
+func dup() opt            { return func(o *history.Op) { o.Duplicate = true } }
+func durable() opt        { return func(o *history.Op) { o.Durable = true } }
+func took(ms int) opt {
+	return func(o *history.Op) { o.End = o.Start.Add(time.Duration(ms) * time.Millisecond) }
+}
+func code(c string) opt { return func(o *history.Op) { o.Code = c } }
+func user(u string) opt { return func(o *history.Op) { o.User = u } }
+func shift(d time.Duration) opt {
+	return func(o *history.Op) { o.Start, o.End = o.Start.Add(d), o.End.Add(d) }
 }
 
-func msg(seq int, sess, mid string, ms, status int, version int64) history.Op {
-	return op(seq, history.KindMessage, "u-"+sess, sess, mid, ms, status, "us-east-1", version)
+// mk builds an op of kind that starts at ms and lasts 10ms; the user is
+// "u-<session>" unless an opt says otherwise.
+func mk(kind, sess, mid string, ms, status int, opts ...opt) history.Op {
+	o := history.Op{Kind: kind, User: "u-" + sess, Session: sess, MessageID: mid, Start: at(ms), End: at(ms + 10), Status: status}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
-// convs is one session's final conversation, without times.
-func convs(sess string, ids ...string) map[string]Conversation {
-	return map[string]Conversation{sess: {IDs: ids}}
+func msg(sess, mid string, ms, status int, opts ...opt) history.Op {
+	return mk(history.KindMessage, sess, mid, ms, status, opts...)
 }
 
-func TestLostAcked(t *testing.T) {
-	ops := []history.Op{
-		msg(0, "s1", "m1", 0, 200, 1),
-		msg(1, "s1", "m2", 100, 503, 0), // never acked: may be missing
-		msg(2, "s1", "m3", 200, 200, 2),
+// seq numbers ops in slice order.
+func seq(ops ...history.Op) []history.Op {
+	for i := range ops {
+		ops[i].Seq = int64(i)
 	}
-	if r := LostAcked(ops, convs("s1", "m1", "m3"), 0); !r.OK {
-		t.Fatalf("all acked present must pass: %+v", r)
-	}
-	r := LostAcked(ops, convs("s1", "m1"), 0)
-	if r.OK || r.Value != 1 {
-		t.Fatalf("m3 acked and missing must fail with 1: %+v", r)
-	}
-	// a full window of 1 whose kept message was written after m1 started: m1 was evicted
-	if r := LostAcked(ops, map[string]Conversation{"s1": {IDs: []string{"m3"}, Times: []time.Time{at(205)}}}, 1); !r.OK {
-		t.Fatalf("m1 evicted by a window of 1 must pass: %+v", r)
-	}
-	if r := LostAcked(ops, map[string]Conversation{"s1": {IDs: []string{"m3"}, Times: []time.Time{at(205)}}}, 2); r.OK {
-		t.Fatalf("m1 within a window of 2 missing must fail: %+v", r)
-	}
+	return ops
 }
 
-func TestVersionsMonotonic(t *testing.T) {
-	good := []history.Op{msg(0, "s", "a", 0, 200, 1), msg(1, "s", "b", 100, 200, 2), msg(2, "s", "c", 150, 503, 0), msg(3, "s", "d", 200, 200, 2)}
-	if r := VersionsMonotonic(good); !r.OK {
-		t.Fatalf("must pass: %+v", r)
-	}
-	bad := append(good, msg(4, "s", "e", 300, 200, 1))
-	if r := VersionsMonotonic(bad); r.OK || r.Value != 1 {
-		t.Fatalf("version 2 -> 1 must fail: %+v", r)
-	}
+// bound is a one-term configuration bound of d.
+func bound(d time.Duration) bounds.Duration {
+	return bounds.Duration{Terms: []bounds.Term{{Name: "test bound", D: d, Scaled: true}}}
 }
 
-func TestNoTrafficAfterDown(t *testing.T) {
-	ops := []history.Op{
-		op(0, history.KindMessage, "u", "s", "a", 0, 200, "us-east-1", 1),
-		op(1, history.KindMessage, "u", "s", "b", 500, 200, "eu-west-1", 2),
-	}
-	if r := NoTrafficAfterDown(ops, "us-east-1", at(100), 200*time.Millisecond); !r.OK {
-		t.Fatalf("must pass: %+v", r)
-	}
-	ops = append(ops, op(2, history.KindMessage, "u", "s", "c", 400, 503, "us-east-1", 0))
-	if r := NoTrafficAfterDown(ops, "us-east-1", at(100), 200*time.Millisecond); r.OK || r.Value != 1 {
-		t.Fatalf("op at +300ms after a 200ms window must fail: %+v", r)
-	}
-}
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
-func TestWeightSplit(t *testing.T) {
-	w := map[string]int{"a": 50, "b": 30, "c": 20}
-	var ops []history.Op
-	add := func(region string, n int) {
-		for i := 0; i < n; i++ {
-			ops = append(ops, op(len(ops), history.KindCreate, "u", "", "", 0, 201, region, 0))
+func wantReason(t *testing.T, r Result, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(r.Reason, p) {
+			t.Errorf("%s: reason %q lacks %q", r.Name, r.Reason, p)
 		}
 	}
-	add("a", 52)
-	add("b", 29)
-	add("c", 19)
-	if r := WeightSplit(ops, w, 0.05); !r.OK {
-		t.Fatalf("52/29/19 vs 50/30/20 must pass at 0.05: %+v", r)
+}
+
+func TestJudge(t *testing.T) {
+	safeOK := Safe("safe-ok", true, 0, "fine")
+	safeBad := Safe("safe-bad", false, 1, "a message was lost")
+	liveOK := Live("live-ok", true, 0, "fast")
+	liveBad := Live("live-bad", false, 9, "too slow")
+	seenOK := Seen("seen-ok", true, 1, "it happened")
+	seenBad := Seen("seen-bad", false, 0, "the fault never bit")
+	kept := Health{Slack: 0.1, Starved: false, Reason: "machine kept time"}
+	starved := Health{Slack: 0.1, Starved: true, Reason: "machine was starved: HEALTH-REASON"}
+
+	P, F, I := Passed, Failed, Inconclusive
+	cases := []struct {
+		name     string
+		results  []Result
+		h        Health
+		verdict  Verdict
+		each     []Verdict
+		reason   []string // must appear
+		noReason []string // must not appear
+	}{
+		{"all pass", []Result{safeOK, liveOK, seenOK}, kept, P, []Verdict{P, P, P}, nil, nil},
+		{"nothing to judge", nil, kept, P, nil, nil, nil},
+		{"safety failure fails", []Result{safeBad, liveOK, seenOK}, kept, F, []Verdict{F, P, P}, []string{"safe-bad: a message was lost"}, []string{"live-ok", "seen-ok"}},
+		{"safety failure fails even when starved", []Result{safeBad, liveOK}, starved, F, []Verdict{F, I}, []string{"safe-bad: a message was lost"}, nil},
+		{"safety pass stays passed when starved", []Result{safeOK, seenOK}, starved, P, []Verdict{P, P}, nil, nil},
+		{"liveness failure fails when the machine kept time", []Result{liveBad, safeOK}, kept, F, []Verdict{F, P}, []string{"live-bad: too slow"}, nil},
+		{"liveness failure is inconclusive when starved", []Result{liveBad, safeOK}, starved, I, []Verdict{I, P}, []string{"1 liveness checks not judged", "HEALTH-REASON"}, nil},
+		{"liveness pass is inconclusive when starved, never passed", []Result{liveOK, safeOK, seenOK}, starved, I, []Verdict{I, P, P}, []string{"1 liveness checks not judged", "HEALTH-REASON"}, nil},
+		{"two starved liveness results counted", []Result{liveOK, liveBad}, starved, I, []Verdict{I, I}, []string{"2 liveness checks not judged"}, nil},
+		{"missing evidence is inconclusive", []Result{safeOK, liveOK, seenBad}, kept, I, []Verdict{P, P, I}, []string{"did not happen as planned", "seen-bad: the fault never bit"}, nil},
+		{"missing evidence does not hide a safety failure", []Result{seenBad, safeBad}, kept, F, []Verdict{I, F}, []string{"safe-bad"}, nil},
+		{"missing evidence does not hide a liveness failure", []Result{seenBad, liveBad}, kept, F, []Verdict{I, F}, []string{"live-bad: too slow"}, nil},
+		{"missing evidence while starved: both said", []Result{seenBad, liveOK}, starved, I, []Verdict{I, I}, []string{"HEALTH-REASON", "seen-bad: the fault never bit"}, nil},
+		{"every failure named", []Result{safeBad, liveBad, Safe("other-bad", false, 2, "went backwards")}, kept, F, []Verdict{F, F, F}, []string{"safe-bad: a message was lost", "live-bad: too slow", "other-bad: went backwards"}, nil},
 	}
-	add("c", 40)
-	if r := WeightSplit(ops, w, 0.05); r.OK {
-		t.Fatalf("c at 42%% must fail: %+v", r)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rs := append([]Result(nil), c.results...)
+			v, why := Judge(rs, c.h)
+			if v != c.verdict {
+				t.Errorf("verdict %s, want %s (%s)", v, c.verdict, why)
+			}
+			for i, r := range rs {
+				if r.Verdict != c.each[i] {
+					t.Errorf("%s: verdict %q, want %q", r.Name, r.Verdict, c.each[i])
+				}
+			}
+			if v == Passed && why != "" {
+				t.Errorf("a pass carries reason %q", why)
+			}
+			if v != Passed && why == "" {
+				t.Errorf("verdict %s without a reason", v)
+			}
+			for _, s := range c.reason {
+				if !strings.Contains(why, s) {
+					t.Errorf("reason %q lacks %q", why, s)
+				}
+			}
+			for _, s := range c.noReason {
+				if strings.Contains(why, s) {
+					t.Errorf("reason %q names %q", why, s)
+				}
+			}
+		})
 	}
 }
 
-func TestAlertsOnce(t *testing.T) {
-	f := topology.Alert{Name: "NoHealthyRegion", Status: "firing"}
-	res := topology.Alert{Name: "NoHealthyRegion", Status: "resolved"}
-	if r := AlertsOnce([]topology.Alert{f, res}, "NoHealthyRegion"); !r.OK {
-		t.Fatalf("one firing + resolved must pass: %+v", r)
-	}
-	if r := AlertsOnce(nil, "NoHealthyRegion"); r.OK {
-		t.Fatal("no alert must fail")
-	}
-	if r := AlertsOnce([]topology.Alert{f, f, f}, "NoHealthyRegion"); r.OK || r.Value != 3 {
-		t.Fatalf("storm must fail: %+v", r)
+// A liveness result is never PASSED while starved, whatever else the
+// results are.
+func TestJudgeStarvedNeverPassesLiveness(t *testing.T) {
+	for _, ok := range []bool{true, false} {
+		rs := []Result{Live("l", ok, 0, "x"), Safe("s", true, 0, "y")}
+		v, _ := Judge(rs, Health{Starved: true})
+		if v == Passed || rs[0].Verdict != Inconclusive {
+			t.Errorf("liveness ok=%v while starved: spec %s, result %s", ok, v, rs[0].Verdict)
+		}
 	}
 }
 
-func TestDetectionTime(t *testing.T) {
-	tr := []topology.Transition{
-		{Region: "a", From: "active", To: "degraded", At: at(-500)}, // before the fault
-		{Region: "b", From: "active", To: "down", At: at(100)},
-		{Region: "a", From: "active", To: "down", At: at(400)},
+func TestHealthAssess(t *testing.T) {
+	// binary fractions, so the boundary is exact
+	cases := []struct {
+		slack, harness, lb float64
+		starved            bool
+	}{
+		{0.5, 0, 0, false},
+		{0.5, 0.125, 0.125, false}, // exactly half: still kept time
+		{0.5, 0.25, 0, false},
+		{0.5, 0, 0.25, false},
+		{0.5, 0.125, 0.1251, true},
+		{0.5, 0.25, 0.0001, true},
+		{0.5, 0, 0.5, true},
+		{0, 0, 0, false},
+		{0, 0.001, 0, true},
 	}
-	r := DetectionTime(at(0), tr, "a", time.Second)
-	if !r.OK || math.Abs(r.Value-0.4) > 1e-9 {
-		t.Fatalf("want 0.4s ok: %+v", r)
+	for _, c := range cases {
+		h := Health{Slack: c.slack, HarnessLag: c.harness, LBLag: c.lb}
+		h.Assess()
+		if h.Starved != c.starved {
+			t.Errorf("slack %g, lags %g + %g: starved %v, want %v (%s)", c.slack, c.harness, c.lb, h.Starved, c.starved, h.Reason)
+		}
+		if c.starved != strings.Contains(h.Reason, "was starved") || !c.starved != strings.Contains(h.Reason, "kept time") {
+			t.Errorf("reason %q does not say starved=%v", h.Reason, c.starved)
+		}
 	}
-	if r := DetectionTime(at(0), tr, "a", 300*time.Millisecond); r.OK {
-		t.Fatalf("0.4s over a 0.3s bound must fail: %+v", r)
+
+	h := Health{Slack: 0.5, HarnessLag: 0.125, HarnessLagAt: 1.5, Samples: 7, LBLag: 0.2, LBRounds: 3}
+	h.Assess()
+	if !h.Starved {
+		t.Fatalf("0.325s of lateness against 0.25s must be starved: %+v", h)
 	}
-	if r := DetectionTime(at(0), tr, "c", 0); r.OK {
-		t.Fatalf("no transition must fail: %+v", r)
+	for _, s := range []string{"125ms late", "at +1.50s", "7 samples", "200ms late", "3 rounds", "250ms of the 500ms"} {
+		if !strings.Contains(h.Reason, s) {
+			t.Errorf("reason %q lacks %q", h.Reason, s)
+		}
 	}
 }
 
-func TestRTO(t *testing.T) {
-	ops := []history.Op{
-		op(0, history.KindMessage, "u1", "s1", "a", -100, 200, "a", 1),
-		op(1, history.KindMessage, "u1", "s1", "b", 100, 503, "a", 0),
-		op(2, history.KindMessage, "u1", "s1", "b", 300, 503, "a", 0),
-		op(3, history.KindMessage, "u1", "s1", "b", 600, 200, "b", 2), // down 100..610
-		op(4, history.KindMessage, "u2", "s2", "c", 200, 200, "b", 1),
+// Results and bounds keep what the report shows.
+func TestResultBuilders(t *testing.T) {
+	for _, c := range []struct {
+		r     Result
+		class Class
+	}{
+		{Safe("a", true, 1, "n=%d", 1), Safety},
+		{Live("b", false, 2, "n=%d", 2), Liveness},
+		{Seen("c", true, 3, "n=%d", 3), Evidence},
+	} {
+		if c.r.Class != c.class || c.r.Verdict != "" || !strings.HasPrefix(c.r.Reason, "n=") {
+			t.Errorf("%+v: want class %s, no verdict before Judge, formatted reason", c.r, c.class)
+		}
 	}
-	r := RTO(ops, at(0), time.Second)
-	if !r.OK || math.Abs(r.Value-0.51) > 1e-9 {
-		t.Fatalf("want 0.51s ok: %+v", r)
+	var nilBound *Bound
+	nilBound.Project(10) // no panic
+	if _, ok := nilBound.Duration(); ok {
+		t.Error("nil bound has a duration")
 	}
-	if r := RTO(ops, at(0), 500*time.Millisecond); r.OK {
-		t.Fatalf("0.51s over 0.5s must fail: %+v", r)
-	}
-	never := append(ops, op(5, history.KindMessage, "u2", "s2", "d", 900, 503, "a", 0))
-	if r := RTO(never, at(0), 0); r.OK {
-		t.Fatalf("unrecovered user must fail: %+v", r)
-	}
-}
-
-func TestRPO(t *testing.T) {
-	ops := []history.Op{
-		msg(0, "s", "m1", 0, 200, 1),
-		msg(1, "s", "m2", 1000, 200, 2),
-		msg(2, "s", "m3", 2000, 200, 3),
-	}
-	m, s := RPO(ops, convs("s", "m1"), 0, 0, 5)
-	if m.OK || m.Value != 2 {
-		t.Fatalf("2 lost must fail at max 0: %+v", m)
-	}
-	if !s.OK || math.Abs(s.Value-1.01) > 1e-9 {
-		t.Fatalf("want 1.01s lost within 5s: %+v", s)
-	}
-	m, s = RPO(ops, convs("s", "m1", "m2", "m3"), 0, 0, 0)
-	if !m.OK || !s.OK || m.Value != 0 {
-		t.Fatalf("nothing lost must pass: %+v %+v", m, s)
-	}
-}
-
-func TestErrorRate(t *testing.T) {
-	ops := []history.Op{msg(0, "s", "a", 0, 200, 1), msg(1, "s", "b", 10, 503, 0), msg(2, "s", "c", 20, 200, 2), msg(3, "s", "d", 30, 200, 3)}
-	if r := ErrorRate(ops, at(0), at(100), 0.3); !r.OK || r.Value != 0.25 {
-		t.Fatalf("25%% under 30%% must pass: %+v", r)
-	}
-	if r := ErrorRate(ops, at(0), at(100), 0.2); r.OK {
-		t.Fatalf("25%% over 20%% must fail: %+v", r)
+	b := &Bound{Limit: 0.02, Unit: "ratio"}
+	b.Project(10)
+	if b.Projected != 0 || b.ProjectedText != "" {
+		t.Errorf("a non-time bound was projected: %+v", b)
 	}
 }

@@ -4,91 +4,59 @@ import (
 	"math"
 	"reflect"
 	"time"
+
+	"github.com/agentops/failover-harness/harness/bounds"
 )
 
 // Bounds are the worst-case figures a config implies, in the config's own
-// time (call Bounds on a Scaled config for compressed-time figures).
+// time (call Bounds on a Scaled config for compressed-time figures). They
+// come from harness/bounds, the functions a run's checks use, so `chaos
+// validate`, the checks and the report's projection show one number.
 type Bounds struct {
-	// WorstDetection = lb.health.interval × failure_threshold + timeout:
-	// the fault starts just after a passing probe, and the region leaves
-	// rotation when the last of the failing probes times out.
-	WorstDetection time.Duration
-	// RestoreAllowance is what RTOBound adds to detection: the time one
-	// request at the new region may take, the lazy session restore from
-	// the global store included. It is lb.retry.per_try_timeout when
-	// retries are on (the LB gives up on the old region within one try),
-	// else lb.health.timeout. Client think time is not included; checkers
-	// add their own margin.
-	RestoreAllowance time.Duration
-	// RTOBound = WorstDetection + RestoreAllowance: the longest a session
-	// should be unavailable when one region dies.
-	RTOBound time.Duration
-	// RuntimeDetection = region_health.interval × unhealthy_threshold +
-	// timeout: when a region runtime's FailoverManager notices a peer down.
-	RuntimeDetection time.Duration
-	// RPOBound is the acknowledged-conversation window that can be lost:
-	// checkpoint.interval for periodic, 0 for on-ack; 0 with RPOUnbounded
-	// set for on-mutation.
-	RPOBound     time.Duration
-	RPOUnbounded bool
-	// RPOMessages says which acknowledged messages can be lost, in words.
-	RPOMessages string
+	// Detection: how long a dead region can stay in the LB's rotation
+	// (lb.health: interval + (threshold-1) × max(interval, timeout) + timeout).
+	Detection bounds.Duration
+	// RTO: the longest a user may wait for an answer: detection plus a
+	// per-try timeout for each try of a request in flight.
+	RTO bounds.Duration
+	// RuntimeDetection: when a region runtime's failover manager sees a peer down.
+	RuntimeDetection bounds.Duration
+	// RPO: the acknowledged-conversation window a region failure can lose.
+	RPO bounds.RPO
 	// SessionTTL: an outage longer than this expires sessions idle since
 	// before it began (users re-authenticate).
 	SessionTTL time.Duration
 }
 
+// WorstDetection is Detection's total.
+func (b Bounds) WorstDetection() time.Duration { return b.Detection.Total() }
+
+// RTOBound is RTO's total.
+func (b Bounds) RTOBound() time.Duration { return b.RTO.Total() }
+
 // Bounds computes the worst-case figures; arithmetic saturates instead of
 // overflowing on absurd inputs.
 func (c *Config) Bounds() Bounds {
+	lb := c.LBProbe()
+	return Bounds{
+		Detection:        bounds.Detection(lb, "lb.health."),
+		RTO:              bounds.Recovery(bounds.Detection(lb, "lb.health."), c.RetryBound()),
+		RuntimeDetection: bounds.Detection(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.UnhealthyThreshold}, "region_health."),
+		RPO:              bounds.RPOFor(c.Checkpoint.Policy, c.Checkpoint.Interval),
+		SessionTTL:       c.Session.TTL,
+	}
+}
+
+// LBProbe is the LB's health check as the bound functions take it.
+func (c *Config) LBProbe() bounds.Probe {
 	h := c.LB.Health
-	b := Bounds{SessionTTL: c.Session.TTL}
-	b.WorstDetection = satAdd(satMul(h.Interval, h.FailureThreshold), h.Timeout)
-	b.RestoreAllowance = h.Timeout
-	if c.LB.Retry.Enabled {
-		b.RestoreAllowance = c.LB.Retry.PerTryTimeout
-	}
-	b.RTOBound = satAdd(b.WorstDetection, b.RestoreAllowance)
-	rh := c.RegionHealth
-	b.RuntimeDetection = satAdd(satMul(rh.Interval, rh.UnhealthyThreshold), rh.Timeout)
-	switch c.Checkpoint.Policy {
-	case PolicyOnAck:
-		b.RPOMessages = "none: every message is checkpointed to the global store before it is acknowledged"
-	case PolicyPeriodic:
-		b.RPOBound = c.Checkpoint.Interval
-		b.RPOMessages = "messages acknowledged in the last " + c.Checkpoint.Interval.String() + " before the failure"
-	case PolicyOnMutation:
-		b.RPOUnbounded = true
-		b.RPOMessages = "unbounded between mutations: every message acknowledged since the last mutating tool call"
-	default:
-		b.RPOMessages = "unknown: checkpoint.policy is invalid"
-	}
-	return b
+	return bounds.Probe{Interval: h.Interval, Timeout: h.Timeout, Threshold: h.FailureThreshold}
 }
 
-func satMul(d time.Duration, n int) time.Duration {
-	if d == 0 || n == 0 {
-		return 0
-	}
-	p := float64(d) * float64(n)
-	if p >= math.MaxInt64 {
-		return math.MaxInt64
-	}
-	if p <= math.MinInt64 {
-		return math.MinInt64
-	}
-	return d * time.Duration(n)
-}
-
-func satAdd(a, b time.Duration) time.Duration {
-	s := a + b
-	if a > 0 && b > 0 && s < 0 {
-		return math.MaxInt64
-	}
-	if a < 0 && b < 0 && s >= 0 {
-		return math.MinInt64
-	}
-	return s
+// RetryBound is the LB's retry as the bound functions take it.
+func (c *Config) RetryBound() bounds.Retry {
+	r := c.LB.Retry
+	return bounds.Retry{Enabled: r.Enabled, Attempts: r.Attempts, PerTry: r.PerTryTimeout}
 }
 
 // Scaled returns a deep copy of c with every duration divided by k, for

@@ -242,10 +242,10 @@ func TestWarnings(t *testing.T) {
 		{"last write wins", "conflict_strategy: version-wins", "conflict_strategy: last-write-wins", "conflict_strategy", "silently overwrite acknowledged messages"},
 		{"on-mutation", "policy: on-ack", "policy: on-mutation", "checkpoint.policy", "unbounded"},
 		{"staleness above ttl", "staleness: 30s", "staleness: 20m", "cache.staleness", "longer than cache.ttl"},
-		{"ttl below rto", "ttl: 1h", "ttl: 40s", "session.ttl", "shorter than detection + restore (43s)"},
+		{"ttl below rto", "ttl: 1h", "ttl: 40s", "session.ttl", "shorter than the RTO bound (53s)"},
 		{"alerts off", "enabled: true\n  webhook", "enabled: false\n  webhook", "alert.enabled", "nobody is paged"},
 		{"no webhook", "webhook: http://127.0.0.1:9093/hook", `webhook: ""`, "alert.webhook", "nobody is paged"},
-		{"slow detection", "failure_threshold: 3", "failure_threshold: 7", "lb.health.interval", "detection takes up to 1m13s (10s × 7 + 3s timeout)"},
+		{"slow detection", "failure_threshold: 3", "failure_threshold: 7", "lb.health.interval", "detection takes up to 1m13s (1m13s = 10s lb.health.interval (first failing round) + 1m0s 6 × lb.health round"},
 		{"non-route53 interval", "interval: 10s\n    timeout", "interval: 15s\n    timeout", "lb.health.interval", "cannot be reproduced on Route 53"},
 		{"standby weight", "weight: 20", "weight: 0", "regions[2].weight", "standby"},
 		{"retry attempts above regions", "attempts: 2", "attempts: 4", "lb.retry.attempts", "hit a region twice"},
@@ -321,28 +321,35 @@ func TestBounds(t *testing.T) {
 	c.Checkpoint = Checkpoint{Policy: PolicyPeriodic, Interval: 5 * time.Second}
 	c.RegionHealth = RegionHealth{Interval: 10 * time.Second, Timeout: 2 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}
 	b := c.Bounds()
-	want := Bounds{WorstDetection: 94 * time.Second, RestoreAllowance: 4 * time.Second, RTOBound: 98 * time.Second,
-		RuntimeDetection: 22 * time.Second, RPOBound: 5 * time.Second, SessionTTL: time.Hour}
-	b.RPOMessages = ""
-	if b != want {
-		t.Fatalf("Bounds = %+v, want %+v", b, want)
+	if b.WorstDetection() != 94*time.Second || b.RuntimeDetection.Total() != 22*time.Second ||
+		b.RPO.Window != 5*time.Second || b.RPO.Unbounded || b.SessionTTL != time.Hour {
+		t.Fatalf("Bounds = %+v", b)
+	}
+	// Retries off: a request still spends up to one per-try timeout.
+	if got, want := b.RTOBound(), 94*time.Second+c.LB.Retry.PerTryTimeout; got != want {
+		t.Fatalf("RTO without retries = %s, want %s", got, want)
 	}
 
 	c.LB.Retry = Retry{Enabled: true, Attempts: 2, PerTryTimeout: 7 * time.Second}
 	c.Checkpoint.Policy = PolicyOnAck
 	b = c.Bounds()
-	if b.RTOBound != 101*time.Second || b.RPOBound != 0 || b.RPOUnbounded {
+	if b.RTOBound() != 108*time.Second || b.RPO.Window != 0 || b.RPO.Unbounded {
 		t.Fatalf("with retries and on-ack: %+v", b)
 	}
 	c.Checkpoint.Policy = PolicyOnMutation
-	if b = c.Bounds(); !b.RPOUnbounded || !strings.Contains(b.RPOMessages, "unbounded between mutations") {
+	if b = c.Bounds(); !b.RPO.Unbounded || !strings.Contains(b.RPO.Messages, "unbounded between mutations") {
 		t.Fatalf("on-mutation: %+v", b)
+	}
+	// A probe timeout longer than the interval stretches every round.
+	c.LB.Health = LBHealth{Interval: 100 * time.Millisecond, Timeout: 150 * time.Millisecond, FailureThreshold: 2}
+	if got := c.Bounds().WorstDetection(); got != 400*time.Millisecond {
+		t.Fatalf("detection with timeout > interval = %s, want 400ms (100ms + 1 × 150ms + 150ms)", got)
 	}
 
 	// Absurd values saturate rather than wrap negative.
 	c.LB.Health.Interval = time.Duration(1 << 62)
 	c.LB.Health.FailureThreshold = 10
-	if b = c.Bounds(); b.WorstDetection <= 0 || b.RTOBound <= 0 {
+	if b = c.Bounds(); b.WorstDetection() <= 0 || b.RTOBound() <= 0 {
 		t.Fatalf("overflow: %+v", b)
 	}
 }
@@ -366,7 +373,7 @@ func TestScaled(t *testing.T) {
 	if c.Regions[0].Name != "us-east-1" {
 		t.Fatal("Scaled shares the regions slice")
 	}
-	if got, want := s.Bounds().RTOBound, c.Bounds().RTOBound/10; got != want {
+	if got, want := s.Bounds().RTOBound(), c.Bounds().RTOBound()/10; got != want {
 		t.Fatalf("scaled RTO bound = %s, want %s", got, want)
 	}
 	for _, k := range []float64{0.5, 0, -3} {
@@ -424,7 +431,7 @@ func TestDescribe(t *testing.T) {
 		Describe(&buf, c, issues)
 		out := buf.String()
 		for _, want := range []string{"warnings (", "line 36: checkpoint.policy: periodic checkpoints every 5s",
-			"up to 1m34s before a dead region leaves LB rotation", "RTO:          up to 1m38s", "RPO:          5s",
+			"detection:    1m34.1s = 30s lb.health.interval (first failing round) + 1m0s 2 × lb.health round", "RTO:          1m44.1s = ", "RPO:          5s",
 			"session TTL:  1h0m0s", "160x", "OK: "} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)

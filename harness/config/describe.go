@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/agentops/failover-harness/harness/bounds"
 )
 
 // Describe writes the human output of `chaos validate`: the regions, the
@@ -45,21 +47,21 @@ func Describe(w io.Writer, c *Config, issues []Issue) {
 		return
 	}
 	b := c.Bounds()
-	h := c.LB.Health
-	fmt.Fprintf(w, "\nbounds (worst case, real time):\n")
-	fmt.Fprintf(w, "  detection:    up to %s before a dead region leaves LB rotation (%s interval × %d failures + %s timeout)\n",
-		b.WorstDetection, h.Interval, h.FailureThreshold, h.Timeout)
-	fmt.Fprintf(w, "  RTO:          up to %s per session (detection + %s for the first request at the new region, lazy restore included)\n",
-		b.RTOBound, b.RestoreAllowance)
+	h := bounds.DefaultHarness
+	fmt.Fprintf(w, "\nbounds (worst case, real time; `chaos run` enforces these, compressed, and projects them back):\n")
+	fmt.Fprintf(w, "  detection:    %s\n", h.Measured(b.Detection, false))
+	fmt.Fprintf(w, "                a dead region leaves the LB's rotation within this (the slack is the harness's allowance, not configuration)\n")
+	fmt.Fprintf(w, "  RTO:          %s\n", h.Measured(b.RTO, true))
+	fmt.Fprintf(w, "                the longest a user waits for an answer; without the harness's allowances: %s\n", bounds.Round(b.RTOBound()))
 	switch {
-	case b.RPOUnbounded:
-		fmt.Fprintf(w, "  RPO:          unbounded; lost on failover: %s\n", b.RPOMessages)
+	case b.RPO.Unbounded:
+		fmt.Fprintf(w, "  RPO:          unbounded; lost on failover: %s\n", b.RPO.Messages)
 	default:
-		fmt.Fprintf(w, "  RPO:          %s of acknowledged conversation; lost on failover: %s\n", b.RPOBound, b.RPOMessages)
+		fmt.Fprintf(w, "  RPO:          %s of acknowledged conversation; lost on failover: %s\n", b.RPO.Window, b.RPO.Messages)
 	}
 	fmt.Fprintf(w, "  session TTL:  %s; an outage longer than that expires idle sessions (users get 410 SESSION_EXPIRED and re-authenticate)\n", b.SessionTTL)
-	fmt.Fprintf(w, "  peer detection (region runtimes): up to %s\n", b.RuntimeDetection)
-	fmt.Fprintf(w, "  time compression for `chaos run`: %.0fx by default (LB interval %s runs as %s)\n",
-		DefaultTimeScale(c), h.Interval, c.Scaled(DefaultTimeScale(c)).LB.Health.Interval)
+	fmt.Fprintf(w, "  peer detection (region runtimes): %s\n", h.Measured(b.RuntimeDetection, false))
+	fmt.Fprintf(w, "  time compression for `chaos run`: up to %.0fx (LB interval %s runs as %s); lower when this machine cannot honour the shortest timeout compressed that far\n",
+		DefaultTimeScale(c), c.LB.Health.Interval, c.Scaled(DefaultTimeScale(c)).LB.Health.Interval)
 	fmt.Fprintf(w, "\nOK: %d warning(s)\n", len(warns))
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/agentops/failover-harness/harness/bounds"
 )
 
 // Warning thresholds, in real (unscaled) time.
@@ -259,10 +261,10 @@ func (v *validator) crossField() {
 		return
 	}
 	b := v.c.Bounds()
-	if b.WorstDetection > SlowDetection {
-		v.warnf("lb.health.interval", "detection takes up to %s (%s × %d + %s timeout): requests to a dead region fail for that long", b.WorstDetection, h.Interval, h.FailureThreshold, h.Timeout)
+	if b.WorstDetection() > SlowDetection {
+		v.warnf("lb.health.interval", "detection takes up to %s (%s): requests to a dead region fail for that long", bounds.Round(b.WorstDetection()), b.Detection)
 	}
-	if ttl := v.c.Session.TTL; ttl > 0 && ttl < b.RTOBound {
-		v.warnf("session.ttl", "%s is shorter than detection + restore (%s): sessions can expire before the new region restores them", ttl, b.RTOBound)
+	if ttl := v.c.Session.TTL; ttl > 0 && ttl < b.RTOBound() {
+		v.warnf("session.ttl", "%s is shorter than the RTO bound (%s): sessions can expire before the new region restores them", ttl, bounds.Round(b.RTOBound()))
 	}
 }

@@ -29,5 +29,5 @@ func (f FailureRate) Available(c topology.Cluster) error {
 func (f FailureRate) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	g := c.Gate(f.Region)
 	g.SetFailureRate(f.Rate)
-	return once(func(context.Context) error { g.SetFailureRate(0); return nil }), nil
+	return Once(func(context.Context) error { g.SetFailureRate(0); return nil }), nil
 }

@@ -23,8 +23,8 @@ type Fault interface {
 	Inject(ctx context.Context, c topology.Cluster) (recover func(context.Context) error, err error)
 }
 
-// once makes a recover function idempotent: the first call's result is kept.
-func once(f func(context.Context) error) func(context.Context) error {
+// Once makes a recover function idempotent: the first call's result is kept.
+func Once(f func(context.Context) error) func(context.Context) error {
 	var (
 		mu   sync.Mutex
 		done bool
@@ -77,7 +77,7 @@ func (t *Tracker) Inject(ctx context.Context, f Fault) (func(context.Context) er
 	t.windows = append(t.windows, Window{Name: f.Name(), Start: start})
 	t.active[idx] = rec
 	t.mu.Unlock()
-	recover := once(func(ctx context.Context) error {
+	recover := Once(func(ctx context.Context) error {
 		err := rec(ctx)
 		t.mu.Lock()
 		delete(t.active, idx)

@@ -36,7 +36,7 @@ func (f HTTPStatus) Available(c topology.Cluster) error {
 func (f HTTPStatus) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	g := c.Gate(f.Region)
 	g.SetStatus(f.code())
-	return once(func(context.Context) error { g.SetStatus(0); return nil }), nil
+	return Once(func(context.Context) error { g.SetStatus(0); return nil }), nil
 }
 
 func gateOf(c topology.Cluster, region string) error {

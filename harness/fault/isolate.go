@@ -34,7 +34,7 @@ func (f IsolateRegion) Available(c topology.Cluster) error {
 // Inject cuts every link; on a partial failure it restores what it cut.
 func (f IsolateRegion) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	var recs []func(context.Context) error
-	heal := once(func(ctx context.Context) error {
+	heal := Once(func(ctx context.Context) error {
 		var errs []error
 		for _, r := range recs {
 			errs = append(errs, r(ctx))

@@ -38,7 +38,7 @@ func (f KillRestart) Inject(ctx context.Context, c topology.Cluster) (func(conte
 	if err := c.Kill(ctx, f.Region); err != nil {
 		return nil, err
 	}
-	// not once(): if the restart below fails, recover must try again
+	// not Once(): if the restart below fails, recover must try again
 	restarted := false
 	start := func(ctx context.Context) error {
 		if restarted {

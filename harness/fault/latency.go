@@ -45,5 +45,5 @@ func (f Latency) Inject(_ context.Context, c topology.Cluster) (func(context.Con
 	if _, err := px.AddToxic(toxicName+"_latency", "latency", "downstream", 1, attrs); err != nil {
 		return nil, fmt.Errorf("link %s: add latency toxic: %w", f.Link, err)
 	}
-	return once(func(context.Context) error { return removeToxics(c, f.Link) }), nil
+	return Once(func(context.Context) error { return removeToxics(c, f.Link) }), nil
 }

@@ -25,5 +25,5 @@ func (f LongOutage) Inject(ctx context.Context, c topology.Cluster) (func(contex
 	if err := c.Kill(ctx, f.Region); err != nil {
 		return nil, err
 	}
-	return once(func(ctx context.Context) error { return c.Start(ctx, f.Region, f.ColdCache) }), nil
+	return Once(func(ctx context.Context) error { return c.Start(ctx, f.Region, f.ColdCache) }), nil
 }

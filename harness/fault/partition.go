@@ -57,7 +57,7 @@ func cutLink(c topology.Cluster, link, mode string) (func(context.Context) error
 		if err := px.Disable(); err != nil {
 			return nil, fmt.Errorf("link %s: disable: %w", link, err)
 		}
-		return once(func(context.Context) error {
+		return Once(func(context.Context) error {
 			px, err := c.Link(link)
 			if err != nil {
 				return err
@@ -73,7 +73,7 @@ func cutLink(c topology.Cluster, link, mode string) (func(context.Context) error
 				return nil, fmt.Errorf("link %s: add %s toxic: %w", link, mode, err)
 			}
 		}
-		return once(func(context.Context) error { return removeToxics(c, link) }), nil
+		return Once(func(context.Context) error { return removeToxics(c, link) }), nil
 	}
 	return nil, fmt.Errorf("partition.mode: unknown %q", mode)
 }

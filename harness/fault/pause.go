@@ -22,5 +22,5 @@ func (f Pause) Inject(ctx context.Context, c topology.Cluster) (func(context.Con
 	if err := c.Pause(ctx, f.Region); err != nil {
 		return nil, err
 	}
-	return once(func(ctx context.Context) error { return c.Resume(ctx, f.Region) }), nil
+	return Once(func(ctx context.Context) error { return c.Resume(ctx, f.Region) }), nil
 }

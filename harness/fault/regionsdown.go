@@ -49,7 +49,7 @@ func (f RegionsDown) Available(c topology.Cluster) error {
 // Inject applies every per-region fault; on failure it heals those applied.
 func (f RegionsDown) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	var recs []func(context.Context) error
-	heal := once(func(ctx context.Context) error {
+	heal := Once(func(ctx context.Context) error {
 		var errs []error
 		for i := len(recs) - 1; i >= 0; i-- {
 			errs = append(errs, recs[i](ctx))

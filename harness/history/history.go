@@ -33,15 +33,22 @@ type Op struct {
 	Status    int       `json:"status"` // 0 when no HTTP answer arrived
 	Code      string    `json:"code,omitempty"`
 	ServedBy  string    `json:"served_by,omitempty"`
-	Version   int64     `json:"version,omitempty"`
-	Durable   bool      `json:"durable,omitempty"`
-	Duplicate bool      `json:"duplicate,omitempty"`
-	Cache     string    `json:"cache,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	Version   int64     `json:"version,omitempty"` // the session's version in the answer
+	// MessageVersion is the session version the message was stored at (its
+	// place in the conversation's logical order), also on duplicate answers.
+	MessageVersion int64  `json:"message_version,omitempty"`
+	Durable        bool   `json:"durable,omitempty"`
+	Duplicate      bool   `json:"duplicate,omitempty"`
+	Cache          string `json:"cache,omitempty"`
+	Error          string `json:"error,omitempty"`
 }
 
 // OK reports a 2xx answer.
 func (o Op) OK() bool { return o.Status >= 200 && o.Status < 300 }
+
+// Unavailable reports an answer that says the service was not there: no
+// HTTP answer, or a 5xx. A 409 or 410 is the system answering correctly.
+func (o Op) Unavailable() bool { return o.Status == 0 || o.Status >= 500 }
 
 // History is an append-only, concurrency-safe list of operations.
 type History struct {
@@ -66,6 +73,17 @@ func (h *History) Ops() []Op {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Op(nil), h.ops...)
+}
+
+// Each calls fn for every operation in completion order, under the lock and
+// without copying: polling loops use it so a long history costs no garbage.
+// fn must not keep op or call back into h.
+func (h *History) Each(fn func(op *Op)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range h.ops {
+		fn(&h.ops[i])
+	}
 }
 
 // Len is the number of operations.

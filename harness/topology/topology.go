@@ -24,6 +24,9 @@ type RegionSpec struct {
 	Name     string
 	Weight   int
 	Priority int
+	// ClockOffset skews the region runtime's wall clock (its clock_offset),
+	// as an unsynchronised host would be.
+	ClockOffset time.Duration
 }
 
 // LBHealth tunes the global LB's active health checks.
@@ -66,6 +69,10 @@ type Spec struct {
 
 	RegionHealthInterval time.Duration
 	RegionHealthTimeout  time.Duration
+	// Consecutive probe results a region runtime needs to change its view
+	// of a peer (region_health.healthy_threshold / unhealthy_threshold).
+	RegionHealthyThreshold   int
+	RegionUnhealthyThreshold int
 
 	LBHealth LBHealth
 	Outlier  Outlier
@@ -139,6 +146,8 @@ func (s Spec) WithDefaults() Spec {
 	def(&s.SessionTTL, time.Hour)
 	def(&s.RegionHealthInterval, 150*time.Millisecond)
 	def(&s.RegionHealthTimeout, 150*time.Millisecond)
+	defInt(&s.RegionHealthyThreshold, 2)
+	defInt(&s.RegionUnhealthyThreshold, 3)
 	def(&s.LBHealth.Interval, 100*time.Millisecond)
 	def(&s.LBHealth.Timeout, 150*time.Millisecond)
 	defInt(&s.LBHealth.FailureThreshold, 2)
@@ -230,10 +239,31 @@ type Transition struct {
 	At     time.Time `json:"at"`
 }
 
-// LBStatus is the body of GET /lb/status.
+// LBRound is the timing of one round of the LB's health loop.
+type LBRound struct {
+	Started     time.Time `json:"started"`
+	LateSeconds float64   `json:"late_seconds"` // start minus the due time of the tick that scheduled it
+	TookSeconds float64   `json:"took_seconds"`
+}
+
+// LBHealthRounds is how well the LB's health loop kept its schedule.
+type LBHealthRounds struct {
+	Enabled         bool      `json:"enabled"` // false: no loop, Rounds is 0
+	IntervalSeconds float64   `json:"interval_seconds"`
+	Rounds          int64     `json:"rounds"` // completed since the LB started
+	Recent          []LBRound `json:"recent"` // the last ones (the LB keeps 256), oldest first
+}
+
+// LBStatus is the body of GET /lb/status. Providers return it with
+// AlignClock applied: every time is then on the harness's clock.
 type LBStatus struct {
-	Regions     []LBRegion   `json:"regions"`
-	Transitions []Transition `json:"transitions"`
+	Now         time.Time      `json:"now"` // the LB's clock when it built the body
+	Regions     []LBRegion     `json:"regions"`
+	Transitions []Transition   `json:"transitions"`
+	Health      LBHealthRounds `json:"health"`
+	// ClockAligned is set by AlignClock once the times above are on the
+	// caller's clock; false means they are still the LB's (or unknown).
+	ClockAligned bool `json:"clock_aligned,omitempty"`
 }
 
 // Region returns the named region's status and whether it was present.

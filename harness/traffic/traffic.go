@@ -77,25 +77,62 @@ type Result struct {
 type Client struct {
 	cfg Config
 	h   *history.History
+
+	mu       sync.Mutex
+	inflight map[int64]Pending
+	next     int64
+}
+
+// Pending is a request sent and not answered yet.
+type Pending struct {
+	Kind, User, Session string
+	Start               time.Time
 }
 
 // NewClient returns a client recording into h.
 func NewClient(cfg Config, h *history.History) *Client {
-	return &Client{cfg: cfg.withDefaults(), h: h}
+	return &Client{cfg: cfg.withDefaults(), h: h, inflight: map[int64]Pending{}}
+}
+
+// InFlight lists the requests sent and not yet answered, so a scenario can
+// break a region while work is on its way to it.
+func (c *Client) InFlight() []Pending {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Pending, 0, len(c.inflight))
+	for _, p := range c.inflight {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (c *Client) begin(op history.Op) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	c.inflight[c.next] = Pending{Kind: op.Kind, User: op.User, Session: op.Session, Start: op.Start}
+	return c.next
+}
+
+func (c *Client) end(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.inflight, id)
 }
 
 type apiAnswer struct {
-	SessionID string `json:"session_id"`
-	Version   int64  `json:"version"`
-	Cache     string `json:"cache"`
-	Durable   bool   `json:"durable"`
-	Duplicate bool   `json:"duplicate"`
-	Code      string `json:"code"`
-	Error     string `json:"error"`
-	Messages  []struct {
-		ID        string    `json:"id"`
-		Role      string    `json:"role"`
-		Timestamp time.Time `json:"timestamp"`
+	SessionID      string `json:"session_id"`
+	Version        int64  `json:"version"`
+	MessageVersion int64  `json:"message_version"`
+	Cache          string `json:"cache"`
+	Durable        bool   `json:"durable"`
+	Duplicate      bool   `json:"duplicate"`
+	Code           string `json:"code"`
+	Error          string `json:"error"`
+	Messages       []struct {
+		ID      string `json:"id"`
+		Role    string `json:"role"`
+		Version int64  `json:"version"`
 	} `json:"messages"`
 }
 
@@ -111,6 +148,7 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 		rd = bytes.NewReader(b)
 	}
 	op.Start = time.Now()
+	defer c.end(c.begin(op))
 	req, err := http.NewRequestWithContext(ctx, method, c.cfg.LBURL+path, rd)
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -149,6 +187,7 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 	}
 	if op.OK() && err == nil {
 		op.Version, op.Cache, op.Durable, op.Duplicate = ans.Version, ans.Cache, ans.Durable, ans.Duplicate
+		op.MessageVersion = ans.MessageVersion
 		if op.Session == "" {
 			op.Session = ans.SessionID
 		}
@@ -179,19 +218,20 @@ func (c *Client) SendMessage(ctx context.Context, user, clientRegion, session, m
 type Conversation struct {
 	Session    string
 	Version    int64
-	MessageIDs []string    // ids of user messages, oldest first
-	Times      []time.Time // their timestamps
+	MessageIDs []string // ids of user messages, in stored order
+	Versions   []int64  // the session version each was stored at
+	Messages   int      // every message kept, replies included
 }
 
 // ReadSession reads a session's conversation (kind read).
 func (c *Client) ReadSession(ctx context.Context, user, clientRegion, session string) (history.Op, Conversation) {
 	op, ans := c.do(ctx, history.Op{Kind: history.KindRead, User: user, Client: clientRegion, Session: session},
 		http.MethodGet, "/v1/sessions/"+session, nil, nil)
-	conv := Conversation{Session: session, Version: ans.Version}
+	conv := Conversation{Session: session, Version: ans.Version, Messages: len(ans.Messages)}
 	for _, m := range ans.Messages {
 		if m.Role == "user" || m.Role == "" {
 			conv.MessageIDs = append(conv.MessageIDs, m.ID)
-			conv.Times = append(conv.Times, m.Timestamp)
+			conv.Versions = append(conv.Versions, m.Version)
 		}
 	}
 	return op, conv
@@ -239,14 +279,22 @@ func waitOrDone(ctx context.Context, d time.Duration) bool {
 
 // Run drives cfg.Users users until Duration, MaxMessages or ctx ends.
 func Run(ctx context.Context, cfg Config, h *history.History) (Result, error) {
-	cfg = cfg.withDefaults()
+	if cfg.LBURL == "" {
+		return Result{}, errors.New("traffic.lb_url: empty")
+	}
+	return NewClient(cfg, h).Run(ctx)
+}
+
+// Run drives the client's configured users until Duration, MaxMessages or
+// ctx ends; InFlight shows their outstanding requests meanwhile.
+func (c *Client) Run(ctx context.Context) (Result, error) {
+	cfg := c.cfg
 	if cfg.LBURL == "" {
 		return Result{}, errors.New("traffic.lb_url: empty")
 	}
 	if cfg.Log != nil {
 		fmt.Fprintf(cfg.Log, "traffic: seed=%d users=%d duration=%v interval=%v\n", cfg.Seed, cfg.Users, cfg.Duration, cfg.Interval)
 	}
-	c := NewClient(cfg, h)
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var (

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -59,9 +60,13 @@ type Config struct {
 type Result struct {
 	SessionID string
 	MessageID string
-	Version   int64
-	Reply     store.Message
-	CacheHit  bool
+	Version   int64 // session version after this message
+	// MessageVersion is the Version the user message carries as stored (for a
+	// duplicate: the version the stored message carries).
+	MessageVersion int64
+	// Reply is the assistant message as stored (its final timestamp and version).
+	Reply    store.Message
+	CacheHit bool
 	// Durable is true when the message was in the global store before the reply.
 	Durable bool
 	// Duplicate is true when message_id was already in the conversation.
@@ -106,6 +111,22 @@ type Service struct {
 
 	checkpoints, checkpointErrs, conflicts, restores atomic.Int64
 	cacheHits, cacheMisses, activeLoops              atomic.Int64
+
+	ovMu       sync.Mutex
+	overwrites []OverwriteReport // the last MaxOverwriteReports, oldest first
+}
+
+// MaxOverwriteReports bounds the overwrite reports a Service keeps.
+const MaxOverwriteReports = 1000
+
+// OverwriteReport names the stored messages one write of this region removed
+// (last-write-wins during a partition), so a lost message is reported by id.
+type OverwriteReport struct {
+	SessionID      string    `json:"session_id"`
+	MessageIDs     []string  `json:"message_ids"`
+	PreviousRegion string    `json:"previous_region"` // last writer before this write
+	Region         string    `json:"region"`          // this region, the writer
+	At             time.Time `json:"at"`              // this region's clock
 }
 
 // entry is one session's in-memory state; mu serialises its operations.
@@ -354,81 +375,108 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content
 	if err != nil {
 		return Result{}, err
 	}
-	now := s.cfg.Now()
-	user := store.Message{ID: messageID, Role: "user", Content: content, Region: s.cfg.Region, Timestamp: now}
-	asst := store.Message{ID: replyID(messageID), Role: "assistant", Content: reply.Content, Region: s.cfg.Region, Timestamp: now, ToolCalls: reply.ToolCalls}
-	res := Result{SessionID: sessionID, MessageID: messageID, Reply: asst, CacheHit: hit, RestoredFrom: from}
-
 	if s.cfg.Policy == OnAck {
-		v, err := s.writeOnAck(ctx, e, sess, user, asst)
+		res, err := s.writeOnAck(ctx, e, sess, messageID, content, reply)
 		if err != nil {
 			return Result{}, err
 		}
-		if v.dup != nil {
-			v.dup.RestoredFrom = from
-			return *v.dup, nil
-		}
-		res.Version, res.Durable = v.version, true
+		res.CacheHit = hit && !res.Duplicate
+		res.RestoredFrom = from
 		return res, nil
 	}
 
 	// periodic / on-mutation: the in-memory copy is authoritative while dirty.
-	sess.Messages = bound(append(sess.Messages, user, asst), s.cfg.MaxMessages)
+	now := s.cfg.Now()
 	sess.Version++ // every ack gets its own, increasing version; the next write uses it
+	user, asst := s.turn(sess, messageID, content, reply, now, sess.Version)
+	sess.Messages = bound(append(sess.Messages, user, asst), s.cfg.MaxMessages)
 	sess.LastActiveRegion = s.cfg.Region
 	sess.LastActiveAt = now
 	sess.ExpiresAt = now.Add(s.cfg.TTL)
 	e.dirty = true
+	res := Result{SessionID: sessionID, MessageID: messageID, CacheHit: hit, RestoredFrom: from}
 	if s.cfg.Policy == OnMutation && reply.HasMutation() {
 		if err := s.checkpoint(ctx, e); err != nil {
 			return Result{}, err
 		}
 		res.Durable = true
 	}
+	// Read back: a merge-strategy checkpoint may have stamped a higher version.
+	if r, ok := duplicate(e.sess, messageID); ok {
+		res.MessageVersion, res.Reply = r.MessageVersion, r.Reply
+	} else { // evicted at once by a tiny bound
+		res.MessageVersion, res.Reply = user.Version, asst
+	}
 	res.Version = e.sess.Version
 	s.setInfo(e, e.sess)
 	return res, nil
 }
 
-type writeOutcome struct {
-	version int64
-	dup     *Result
+// turn builds the user message and its reply, both stamped with version and
+// with a timestamp never earlier than the last message of sess: timestamps
+// are for display, and a reader should not see them go backwards.
+func (s *Service) turn(sess *store.Session, messageID, content string, reply model.Reply, now time.Time, version int64) (store.Message, store.Message) {
+	if n := len(sess.Messages); n > 0 && now.Before(sess.Messages[n-1].Timestamp) {
+		now = sess.Messages[n-1].Timestamp
+	}
+	user := store.Message{ID: messageID, Role: "user", Content: content, Region: s.cfg.Region, Timestamp: now, Version: version}
+	asst := store.Message{ID: replyID(messageID), Role: "assistant", Content: reply.Content, Region: s.cfg.Region, Timestamp: now, Version: version, ToolCalls: reply.ToolCalls}
+	return user, asst
 }
 
 // writeOnAck appends to the loaded session and writes loaded+1; on a
-// version conflict it reloads once and retries with the same reply.
-func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session, user, asst store.Message) (writeOutcome, error) {
+// version conflict it reloads once and retries with the same reply. Every
+// attempt builds the messages after its (re)load, so their version and
+// timestamp follow what is stored.
+func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session, messageID, content string, reply model.Reply) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		next := cloneSession(sess)
-		next.Messages = bound(append(next.Messages, user, asst), s.cfg.MaxMessages)
 		next.Version = sess.Version + 1
+		user, asst := s.turn(sess, messageID, content, reply, s.cfg.Now(), next.Version)
+		next.Messages = bound(append(next.Messages, user, asst), s.cfg.MaxMessages)
 		next.LastActiveRegion = s.cfg.Region
 		next.LastActiveAt = user.Timestamp
 		res, err := s.cfg.Store.Put(ctx, next)
 		if err == nil {
 			s.checkpoints.Add(1)
 			s.reportOverwrite(e.id, res)
-			if res.Version > 0 {
+			if res.Version > next.Version {
+				// merge wrote a higher version and stamped our new messages with it
+				user.Version, asst.Version = res.Version, res.Version
 				next.Version = res.Version
 			}
 			e.written = next.Version
 			s.setInfo(e, next)
-			return writeOutcome{version: next.Version}, nil
+			return Result{
+				SessionID: e.id, MessageID: messageID, Version: next.Version, MessageVersion: user.Version,
+				Reply: asst, Durable: true,
+			}, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 1 {
 			if errors.Is(err, store.ErrConflict) {
 				s.conflicts.Add(1)
 			}
-			return writeOutcome{}, err
+			return Result{}, err
 		}
 		s.conflicts.Add(1)
 		if sess, err = s.cfg.Store.Get(ctx, e.id); err != nil {
-			return writeOutcome{}, err
+			return Result{}, err
 		}
 		// The concurrent writer may have been a retry of this very message.
-		if r, ok := duplicate(sess, user.ID); ok {
+		if r, ok := duplicate(sess, messageID); ok {
 			r.Durable = true
-			return writeOutcome{dup: &r}, nil
+			return r, nil
+		}
+	}
+}
+
+// restamp moves messages acknowledged at version from to version to (the
+// version a merge-strategy store actually wrote them at). Only this region's
+// unsaved messages carry from: it is above every version loaded from the store.
+func restamp(msgs []store.Message, from, to int64) {
+	for i := range msgs {
+		if msgs[i].Version == from {
+			msgs[i].Version = to
 		}
 	}
 }
@@ -450,6 +498,7 @@ func (s *Service) checkpoint(ctx context.Context, e *entry) error {
 			s.checkpoints.Add(1)
 			s.reportOverwrite(e.id, res)
 			if res.Version > snap.Version {
+				restamp(e.sess.Messages, snap.Version, res.Version)
 				e.sess.Version = res.Version
 			}
 			e.sess.ExpiresAt = snap.ExpiresAt
@@ -473,19 +522,8 @@ func (s *Service) checkpoint(ctx context.Context, e *entry) error {
 			return gerr
 		}
 		merged := cloneSession(cur)
-		have := map[string]bool{}
-		for _, m := range cur.Messages {
-			have[m.ID] = true
-		}
-		for _, m := range e.sess.Messages {
-			if !have[m.ID] {
-				merged.Messages = append(merged.Messages, m)
-			}
-		}
-		sort.SliceStable(merged.Messages, func(i, j int) bool {
-			return merged.Messages[i].Timestamp.Before(merged.Messages[j].Timestamp)
-		})
-		merged.Messages = bound(merged.Messages, s.cfg.MaxMessages)
+		// By version, not timestamp: regions' clocks differ.
+		merged.Messages = bound(store.MergeMessages(cur.Messages, e.sess.Messages), s.cfg.MaxMessages)
 		merged.Version = max(cur.Version, e.sess.Version) + 1
 		merged.LastActiveRegion = s.cfg.Region
 		merged.LastActiveAt = e.sess.LastActiveAt
@@ -674,23 +712,29 @@ func (s *Service) Close(ctx context.Context) error {
 
 func replyID(messageID string) string { return messageID + ":reply" }
 
-// duplicate finds messageID in sess and returns the stored reply.
+// duplicate finds messageID in sess and returns the stored reply and the
+// version the stored message carries (its reply's when the bound evicted it).
 func duplicate(sess *store.Session, messageID string) (Result, bool) {
-	found := false
-	var reply store.Message
-	for _, m := range sess.Messages {
-		if m.ID == messageID {
-			found = true
-		}
-		if m.ID == replyID(messageID) {
-			reply = m
-			found = true
+	var user, reply *store.Message
+	for i := range sess.Messages {
+		switch sess.Messages[i].ID {
+		case messageID:
+			user = &sess.Messages[i]
+		case replyID(messageID):
+			reply = &sess.Messages[i]
 		}
 	}
-	if !found {
+	if user == nil && reply == nil {
 		return Result{}, false
 	}
-	return Result{SessionID: sess.ID, MessageID: messageID, Version: sess.Version, Reply: reply, Duplicate: true}, true
+	r := Result{SessionID: sess.ID, MessageID: messageID, Version: sess.Version, Duplicate: true}
+	if reply != nil {
+		r.Reply, r.MessageVersion = *reply, reply.Version
+	}
+	if user != nil {
+		r.MessageVersion = user.Version
+	}
+	return r, true
 }
 
 func bound(msgs []store.Message, n int) []store.Message {
@@ -735,13 +779,36 @@ func (s *Service) answer(ctx context.Context, sess *store.Session, prompt string
 	return reply, false, nil
 }
 
-// reportOverwrite logs a write that removed messages another writer had
-// stored (last-write-wins during a partition): the store counts them in
-// store_overwritten_messages_total; this names them, so none is silent.
+// reportOverwrite logs and keeps a write that removed messages another
+// writer had stored (last-write-wins during a partition): the store counts
+// them in store_overwritten_messages_total; this names them, so none is silent.
 func (s *Service) reportOverwrite(id string, res store.PutResult) {
 	if len(res.Overwritten) == 0 {
 		return
 	}
 	s.cfg.Logger.Warn("write overwrote stored messages", "session", id, "count", len(res.Overwritten),
 		"message_ids", res.Overwritten, "previous_region", res.PreviousRegion)
+	rep := OverwriteReport{
+		SessionID: id, MessageIDs: slices.Clone(res.Overwritten), PreviousRegion: res.PreviousRegion,
+		Region: s.cfg.Region, At: s.cfg.Now().UTC(),
+	}
+	s.ovMu.Lock()
+	defer s.ovMu.Unlock()
+	if len(s.overwrites) >= MaxOverwriteReports {
+		s.overwrites = slices.Delete(s.overwrites, 0, len(s.overwrites)-MaxOverwriteReports+1)
+	}
+	s.overwrites = append(s.overwrites, rep)
+}
+
+// Overwrites returns the kept overwrite reports (the last
+// MaxOverwriteReports), oldest first.
+func (s *Service) Overwrites() []OverwriteReport {
+	s.ovMu.Lock()
+	defer s.ovMu.Unlock()
+	out := make([]OverwriteReport, len(s.overwrites))
+	for i, r := range s.overwrites {
+		r.MessageIDs = slices.Clone(r.MessageIDs)
+		out[i] = r
+	}
+	return out
 }

@@ -53,6 +53,22 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful stop (HTTP drain + final
 	// checkpoints). Not in the ARCHITECTURE example; optional.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// ClockOffset skews every wall-clock read of this region (may be
+	// negative): how the harness simulates regions whose clocks disagree.
+	ClockOffset time.Duration `yaml:"clock_offset"`
+}
+
+// MaxClockOffset bounds |clock_offset|.
+const MaxClockOffset = 24 * time.Hour
+
+// Clock returns the one wall-clock func of the region runtime: time.Now
+// shifted by ClockOffset. Every component that reads wall time gets it.
+func (c Config) Clock() func() time.Time {
+	off := c.ClockOffset
+	if off == 0 {
+		return time.Now
+	}
+	return func() time.Time { return time.Now().Add(off) }
 }
 
 // DynamoDB is the global store endpoint.
@@ -209,6 +225,7 @@ type overrides struct {
 	policy, strategy, alertWebhook              string
 	interval, ttl, hInterval, hTimeout          time.Duration
 	cacheTTL, staleness, latency, shutdown      time.Duration
+	clockOffset                                 time.Duration
 	maxMessages, healthyThr, unhealthyThr       int
 	autoFailover, replicate, warmOnStart, crTbl bool
 }
@@ -240,6 +257,7 @@ func (o *overrides) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.latency, "model-latency", d.Model.Latency, "fake LLM latency (model.latency)")
 	fs.StringVar(&o.alertWebhook, "alert-webhook", "", "Alertmanager webhook URL (alert.webhook)")
 	fs.DurationVar(&o.shutdown, "shutdown-timeout", d.ShutdownTimeout, "graceful stop bound (shutdown_timeout)")
+	fs.DurationVar(&o.clockOffset, "clock-offset", d.ClockOffset, "shift this region's wall clock, may be negative (clock_offset)")
 }
 
 func (o *overrides) apply(name string, c *Config) {
@@ -294,6 +312,8 @@ func (o *overrides) apply(name string, c *Config) {
 		c.Alert.Webhook = o.alertWebhook
 	case "shutdown-timeout":
 		c.ShutdownTimeout = o.shutdown
+	case "clock-offset":
+		c.ClockOffset = o.clockOffset
 	}
 }
 
@@ -412,6 +432,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be > 0")
+	}
+	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
+		bad("clock_offset", "%s must be within ±%s", c.ClockOffset, MaxClockOffset)
 	}
 	if c.Alert.Webhook != "" {
 		if err := checkURL(c.Alert.Webhook); err != nil {

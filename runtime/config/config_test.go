@@ -81,6 +81,33 @@ func TestFlagsOverrideYAMLOnlyWhenSet(t *testing.T) {
 	}
 }
 
+func TestClockOffset(t *testing.T) {
+	c, err := Parse([]byte(fullYAML + "clock_offset: -5s\n"))
+	if err != nil || c.ClockOffset != -5*time.Second {
+		t.Fatalf("clock_offset -5s: %v %v", c.ClockOffset, err)
+	}
+	c, err = Load(writeFile(t, fullYAML+"clock_offset: -5s\n"), []string{"--clock-offset", "5s"})
+	if err != nil || c.ClockOffset != 5*time.Second {
+		t.Fatalf("--clock-offset must override YAML: %v %v", c.ClockOffset, err)
+	}
+	if d, _ := Load(writeFile(t, fullYAML), nil); d.ClockOffset != 0 {
+		t.Fatalf("default clock_offset = %v, want 0", d.ClockOffset)
+	}
+	if _, err := Load(writeFile(t, fullYAML), []string{"--clock-offset", "-24h"}); err != nil {
+		t.Fatalf("-24h is within bounds: %v", err)
+	}
+	if _, err := Load(writeFile(t, fullYAML), []string{"--clock-offset", "48h"}); err == nil || !strings.Contains(err.Error(), "clock_offset:") {
+		t.Fatalf("--clock-offset 48h: %v, want an error naming clock_offset", err)
+	}
+	now := c.Clock()
+	before := time.Now()
+	got := now()
+	after := time.Now()
+	if got.Before(before.Add(5*time.Second)) || got.After(after.Add(5*time.Second)) {
+		t.Fatalf("Clock() = %v, want time.Now()+5s (between %v and %v)", got, before.Add(5*time.Second), after.Add(5*time.Second))
+	}
+}
+
 func TestConfigFlagNamesFile(t *testing.T) {
 	p := writeFile(t, fullYAML)
 	c, err := Load("", []string{"--config", p})
@@ -107,6 +134,8 @@ func TestValidationNamesField(t *testing.T) {
 		{"health: {interval: 10s, timeout: 2s, healthy_threshold: 0, unhealthy_threshold: 11}", "health.unhealthy_threshold: must be between 1 and 10"},
 		{"alert: {webhook: 'ftp://x'}", "alert.webhook: must be an http(s) URL"},
 		{"listen: nocolon", "listen: must be host:port"},
+		{"clock_offset: 25h", "clock_offset: 25h0m0s must be within ±24h0m0s"},
+		{"clock_offset: -24h1s", "clock_offset: -24h0m1s must be within ±24h0m0s"},
 	}
 	for _, tc := range cases {
 		_, err := Parse([]byte(replaceKey(fullYAML, tc.edit)))

@@ -65,7 +65,14 @@ type Config struct {
 	// Seed drives weighted random picks (addition to the documented keys;
 	// optional, default 1) so a run can be replayed.
 	Seed int64 `yaml:"seed"`
+	// ClockOffset shifts every wall time the LB reads (reported times and
+	// ejection deadlines alike), so tests can prove that callers never
+	// compare the LB's clock with their own. Zero in production.
+	ClockOffset time.Duration `yaml:"clock_offset"`
 }
+
+// MaxClockOffset bounds ClockOffset either way.
+const MaxClockOffset = 24 * time.Hour
 
 // Default returns the configuration with every default filled in.
 func Default() Config {
@@ -254,12 +261,15 @@ func (c Config) Validate() error {
 	if c.Alert.Name == "" {
 		return errors.New("alert.name: must not be empty")
 	}
+	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
+		return fmt.Errorf("clock_offset: must be between -%v and %v, got %v", MaxClockOffset, MaxClockOffset, c.ClockOffset)
+	}
 	return nil
 }
 
 // ScalarFields lists the field paths Set accepts, one per scalar config key.
 var ScalarFields = []string{
-	"listen", "seed",
+	"listen", "seed", "clock_offset",
 	"health.path", "health.interval", "health.timeout", "health.failure_threshold", "health.success_threshold", "health.enabled",
 	"outlier.enabled", "outlier.consecutive_failures", "outlier.ejection",
 	"retry.enabled", "retry.attempts", "retry.per_try_timeout",
@@ -303,6 +313,8 @@ func (c *Config) Set(field, value string) error {
 			return bad(err)
 		}
 		c.Seed = n
+	case "clock_offset":
+		return dur(&c.ClockOffset)
 	case "health.path":
 		c.Health.Path = value
 	case "health.interval":

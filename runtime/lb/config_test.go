@@ -79,6 +79,9 @@ func TestLoadConfigErrorsNameTheField(t *testing.T) {
 		base + "alert: {webhook: 'not a url'}\n":                              "alert.webhook",
 		base + "alert: {name: ''}\n":                                          "alert.name",
 		base + "listen: nonsense\n":                                           "listen",
+		base + "clock_offset: 25h\n":                                          "clock_offset: must be between",
+		base + "clock_offset: -24h1s\n":                                       "clock_offset: must be between",
+		base + "clock_offset: soon\n":                                         "clock_offset: line 2",
 	}
 	for yml, want := range cases {
 		_, err := LoadConfig(writeFile(t, yml))
@@ -106,6 +109,8 @@ func TestSetOverrides(t *testing.T) {
 			v = "/healthz"
 		case f == "alert.webhook":
 			v = "http://127.0.0.1:9/hook"
+		case f == "clock_offset":
+			v = "-750ms"
 		default:
 			v = "127.0.0.1:8080"
 		}
@@ -114,16 +119,27 @@ func TestSetOverrides(t *testing.T) {
 		}
 	}
 	if c.Health.Interval != 750*time.Millisecond || c.Health.FailureThreshold != 4 || c.Retry.Enabled || c.Seed != 4 ||
-		c.Outlier.Ejection != 750*time.Millisecond || c.Health.Path != "/healthz" || c.Alert.Webhook != "http://127.0.0.1:9/hook" {
+		c.Outlier.Ejection != 750*time.Millisecond || c.Health.Path != "/healthz" || c.Alert.Webhook != "http://127.0.0.1:9/hook" ||
+		c.ClockOffset != -750*time.Millisecond {
 		t.Fatalf("after overrides: %+v", c)
 	}
-	for field, v := range map[string]string{"health.interval": "soon", "retry.attempts": "two", "outlier.enabled": "maybe", "seed": "x"} {
+	for field, v := range map[string]string{"health.interval": "soon", "retry.attempts": "two", "outlier.enabled": "maybe", "seed": "x", "clock_offset": "later"} {
 		if err := c.Set(field, v); err == nil || !strings.HasPrefix(err.Error(), field+":") {
 			t.Errorf("Set(%s, %s) = %v, want an error naming the field", field, v, err)
 		}
 	}
 	if err := c.Set("nope", "1"); err == nil {
 		t.Error("unknown field accepted")
+	}
+}
+
+func TestClockOffsetYAML(t *testing.T) {
+	base := "regions: [{name: a, url: 'http://127.0.0.1:1', weight: 1}]\n"
+	for yml, want := range map[string]time.Duration{base: 0, base + "clock_offset: -5s\n": -5 * time.Second, base + "clock_offset: 24h\n": 24 * time.Hour} {
+		c, err := LoadConfig(writeFile(t, yml))
+		if err != nil || c.ClockOffset != want {
+			t.Errorf("%q: offset %v, err %v; want %v", yml, c.ClockOffset, err, want)
+		}
 	}
 }
 

@@ -46,6 +46,9 @@ const MaxBodyBytes = 1 << 20
 // maxTransitions bounds the transition log kept for /lb/status.
 const maxTransitions = 1000
 
+// maxRounds bounds the health-round timings kept for /lb/status.
+const maxRounds = 256
+
 // RegionStatus is one region as reported by GET /lb/status.
 type RegionStatus struct {
 	Name                string     `json:"name"`
@@ -67,10 +70,34 @@ type Transition struct {
 	At     time.Time `json:"at"` // encoded RFC3339Nano
 }
 
+// HealthRound is the timing of one completed round of the health loop.
+type HealthRound struct {
+	Started time.Time `json:"started"` // LB clock, encoded RFC3339Nano
+	// LateSeconds is how long after its scheduling tick the round started
+	// (0 for the first round): large values mean the LB was starved.
+	LateSeconds float64 `json:"late_seconds"`
+	TookSeconds float64 `json:"took_seconds"`
+}
+
+// HealthRounds reports whether the health loop kept its schedule.
+type HealthRounds struct {
+	Enabled         bool    `json:"enabled"` // false: no loop runs, rounds stays 0
+	IntervalSeconds float64 `json:"interval_seconds"`
+	// Rounds counts completed loop rounds since Start (CheckNow calls made
+	// outside the loop are not counted: they have no schedule to keep).
+	Rounds int64         `json:"rounds"`
+	Recent []HealthRound `json:"recent"` // the last maxRounds rounds, oldest first
+}
+
 // Status is the body of GET /lb/status.
 type Status struct {
+	// Now is the LB's clock when the body was built: a caller turns every
+	// other time here into an age on the LB's own clock (Now - t) instead of
+	// comparing the LB's clock with its own.
+	Now         time.Time        `json:"now"`
 	Regions     []RegionStatus   `json:"regions"`
 	Transitions []Transition     `json:"transitions"`
+	Health      HealthRounds     `json:"health"`
 	Alerts      alert.AlertStats `json:"alerts"`
 }
 
@@ -105,12 +132,19 @@ type LB struct {
 	backends    []*backend
 	transitions []Transition
 	rnd         *rand.Rand
+	rounds      []HealthRound // ring of the last maxRounds rounds
+	roundsTotal int64
 
 	alertMu     sync.Mutex
 	alertFiring atomic.Bool
 	alertSync   atomic.Bool // an asynchronous alert sync is in flight
 	wg          sync.WaitGroup
 }
+
+// now is the one wall clock the LB reads: time.Now shifted by
+// clock_offset. Add keeps the monotonic reading, so comparisons of two now
+// values (ejection deadlines) are unaffected by the offset and by clock steps.
+func (l *LB) now() time.Time { return time.Now().Add(l.cfg.ClockOffset) }
 
 // New builds an LB from a validated-or-not config (it validates).
 func New(cfg Config, logger *slog.Logger) (*LB, error) {
@@ -170,8 +204,8 @@ func (l *LB) Handler() http.Handler {
 }
 
 // Start runs active health checks in the background until ctx is done (a
-// first round immediately, then every health.interval). Wait blocks until
-// the background work has stopped.
+// first round immediately, then every health.interval), recording each
+// round's timing. Wait blocks until the background work has stopped.
 func (l *LB) Start(ctx context.Context) {
 	if !l.cfg.Health.Enabled {
 		return
@@ -179,15 +213,51 @@ func (l *LB) Start(ctx context.Context) {
 	l.wg.Go(func() {
 		t := time.NewTicker(l.cfg.Health.Interval)
 		defer t.Stop()
+		var ready time.Time // when the round could start; zero for the first
 		for {
+			start := l.now()
+			var late time.Duration
+			if !ready.IsZero() {
+				// A starved process starts a round late. A round that waits
+				// for a slow probe is not late: the next one is ready when
+				// it ends (its tick fired meanwhile and waits buffered).
+				late = max(0, start.Sub(ready))
+			}
 			l.CheckNow(ctx)
+			if ctx.Err() != nil {
+				return // an interrupted round says nothing about timing
+			}
+			end := l.now()
+			l.recordRound(HealthRound{Started: start, LateSeconds: late.Seconds(), TookSeconds: end.Sub(start).Seconds()})
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case tick := <-t.C:
+				ready = readyAt(tick.Add(l.cfg.ClockOffset), end)
 			}
 		}
 	})
+}
+
+// readyAt is when a round could start: its tick's due time (the ticker
+// sends it, monotonic reading included), or the end of the previous round
+// when that ran past the tick.
+func readyAt(due, prevEnd time.Time) time.Time {
+	if prevEnd.After(due) {
+		return prevEnd
+	}
+	return due
+}
+
+func (l *LB) recordRound(r HealthRound) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.rounds) < maxRounds {
+		l.rounds = append(l.rounds, r)
+	} else {
+		l.rounds[l.roundsTotal%maxRounds] = r
+	}
+	l.roundsTotal++
 }
 
 // Wait blocks until Start's loop and pending alert notifications are done.
@@ -201,12 +271,26 @@ func (l *LB) Close() {
 	}
 }
 
-// Status reports regions and transitions, as GET /lb/status.
+// Status reports regions, transitions and health-loop timing, as GET
+// /lb/status.
 func (l *LB) Status() Status {
-	now := time.Now()
 	l.mu.Lock()
+	// Read the clock under the lock: every time recorded in the snapshot was
+	// taken before it was written, so no reported time is after Now.
+	now := l.now()
 	l.expireLocked(now)
-	st := Status{Transitions: slices.Clone(l.transitions)}
+	st := Status{Now: now, Transitions: slices.Clone(l.transitions), Health: HealthRounds{
+		Enabled:         l.cfg.Health.Enabled,
+		IntervalSeconds: l.cfg.Health.Interval.Seconds(),
+		Rounds:          l.roundsTotal,
+		Recent:          make([]HealthRound, 0, len(l.rounds)),
+	}}
+	if len(l.rounds) < maxRounds {
+		st.Health.Recent = append(st.Health.Recent, l.rounds...)
+	} else { // full ring: the oldest entry is the next to be overwritten
+		i := int(l.roundsTotal % maxRounds)
+		st.Health.Recent = append(append(st.Health.Recent, l.rounds[i:]...), l.rounds[:i]...)
+	}
 	for _, b := range l.backends {
 		rs := RegionStatus{Name: b.name, URL: b.target.String(), Weight: b.weight, Status: b.status,
 			InRotation: b.inRotation(), Requests: b.requests.Load(), ConsecutiveFailures: b.consecFail, LastError: b.lastErr}
@@ -269,7 +353,7 @@ func (l *LB) CheckNow(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // shutting down: the results say nothing about the regions
 	}
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	for i, b := range l.backends {
 		prev := b.status
@@ -360,7 +444,7 @@ func (l *LB) syncAlertAsync() {
 func (l *LB) inRotationCount() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.expireLocked(time.Now())
+	l.expireLocked(l.now())
 	n := 0
 	for _, b := range l.backends {
 		if b.inRotation() {
@@ -416,7 +500,7 @@ func rendezvousScore(key, name string, weight int) float64 {
 func (l *LB) order(key string) []*backend {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.expireLocked(time.Now())
+	l.expireLocked(l.now())
 	var cands []*backend
 	total := 0
 	for _, b := range l.backends {
@@ -483,7 +567,7 @@ func (l *LB) record(b *backend, ok bool) {
 	if !l.cfg.Outlier.Enabled || !b.ejectedUntil.IsZero() || b.outlierFails < l.cfg.Outlier.ConsecutiveFailures {
 		return
 	}
-	now := time.Now()
+	now := l.now()
 	b.ejectedUntil = now.Add(l.cfg.Outlier.Ejection)
 	l.transitionLocked(b, b.status, StatusEjected, now)
 }

@@ -139,6 +139,7 @@ func (s *Server) routes() {
 	m.Handle("GET /regions/failover/history", s.admin(s.history))
 	m.Handle("GET /regions/sessions", s.admin(s.sessions))
 	m.Handle("GET /regions/sessions/active", s.admin(s.activeSessions))
+	m.Handle("GET /regions/overwrites", s.admin(s.overwrites))
 }
 
 // ---- middleware ----
@@ -436,14 +437,16 @@ type replyJSON struct {
 }
 
 type messageResponse struct {
-	SessionID string    `json:"session_id"`
-	MessageID string    `json:"message_id"`
-	Version   int64     `json:"version"`
-	Region    string    `json:"region"`
-	Reply     replyJSON `json:"reply"`
-	Cache     string    `json:"cache"`
-	Durable   bool      `json:"durable"`
-	Duplicate bool      `json:"duplicate"`
+	SessionID string `json:"session_id"`
+	MessageID string `json:"message_id"`
+	Version   int64  `json:"version"` // the session's
+	// MessageVersion is the version the user message carries as stored.
+	MessageVersion int64     `json:"message_version"`
+	Region         string    `json:"region"`
+	Reply          replyJSON `json:"reply"`
+	Cache          string    `json:"cache"`
+	Durable        bool      `json:"durable"`
+	Duplicate      bool      `json:"duplicate"`
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
@@ -484,7 +487,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		tcs = append(tcs, toolCallJSON{Name: tc.Name, Args: tc.Args})
 	}
 	writeJSON(w, http.StatusOK, messageResponse{
-		SessionID: id, MessageID: q.MessageID, Version: res.Version, Region: s.cfg.Region,
+		SessionID: id, MessageID: q.MessageID, Version: res.Version, MessageVersion: res.MessageVersion, Region: s.cfg.Region,
 		Reply: replyJSON{MessageID: res.Reply.ID, Content: res.Reply.Content, ToolCalls: tcs},
 		Cache: cacheState, Durable: res.Durable, Duplicate: res.Duplicate,
 	})
@@ -496,6 +499,7 @@ type messageJSON struct {
 	Content   string `json:"content"`
 	Timestamp string `json:"timestamp"`
 	Region    string `json:"region"`
+	Version   int64  `json:"version"`
 }
 
 type sessionJSON struct {
@@ -523,7 +527,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 		LastActiveRegion: sess.LastActiveRegion, LastActiveAt: rfc3339(sess.LastActiveAt), ExpiresAt: rfc3339(sess.ExpiresAt),
 	}
 	for _, m := range sess.Messages {
-		out.Messages = append(out.Messages, messageJSON{ID: m.ID, Role: m.Role, Content: m.Content, Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano), Region: m.Region})
+		out.Messages = append(out.Messages, messageJSON{ID: m.ID, Role: m.Role, Content: m.Content, Timestamp: m.Timestamp.UTC().Format(time.RFC3339Nano), Region: m.Region, Version: m.Version})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -712,4 +716,10 @@ func (s *Server) activeSessions(w http.ResponseWriter, r *http.Request) {
 		list = []agent.SessionInfo{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"region": s.cfg.Region, "since": since.String(), "count": len(list), "sessions": list})
+}
+
+// overwrites lists the kept reports of writes that removed messages another
+// region had stored, so a checker can match lost messages by id.
+func (s *Server) overwrites(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"overwrites": s.cfg.Agent.Overwrites()})
 }

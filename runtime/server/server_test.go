@@ -67,9 +67,10 @@ func newEnv(t testing.TB) *env {
 }
 
 type regionOpts struct {
-	name   string
-	policy agent.Policy
-	ttl    time.Duration
+	name     string
+	policy   agent.Policy
+	ttl      time.Duration
+	strategy store.Strategy
 	// storeEndpoint / redisAddr override env (to point at a dead port).
 	storeEndpoint, redisAddr string
 }
@@ -100,7 +101,7 @@ func (e *env) node(t testing.TB, o regionOpts) *node {
 		ep = o.storeEndpoint
 	}
 	ctx := context.Background()
-	dyn, err := store.NewDynamo(ctx, store.DynamoConfig{Endpoint: ep, Table: e.table, TTL: o.ttl, Now: e.clk.Now, OpTimeout: 2 * time.Second, MaxAttempts: 1})
+	dyn, err := store.NewDynamo(ctx, store.DynamoConfig{Endpoint: ep, Table: e.table, TTL: o.ttl, Strategy: o.strategy, Now: e.clk.Now, OpTimeout: 2 * time.Second, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func TestCreatePostGet(t *testing.T) {
 
 	r = do(t, "POST", u+"/v1/sessions/s1/messages", `{"message_id":"m1","content":"hello world"}`)
 	expect(t, r, 200, "")
-	if r.body["version"] != 2.0 || r.body["durable"] != true || r.body["cache"] != "miss" || r.body["duplicate"] != false {
+	if r.body["version"] != 2.0 || r.body["message_version"] != 2.0 || r.body["durable"] != true || r.body["cache"] != "miss" || r.body["duplicate"] != false {
 		t.Fatalf("message body: %s", r.raw)
 	}
 	reply := r.body["reply"].(map[string]any)
@@ -215,7 +216,8 @@ func TestCreatePostGet(t *testing.T) {
 	// Retry of m1: stored reply, duplicate.
 	r = do(t, "POST", u+"/v1/sessions/s1/messages", `{"message_id":"m1","content":"hello world"}`)
 	expect(t, r, 200, "")
-	if r.body["duplicate"] != true || r.body["reply"].(map[string]any)["content"] != reply["content"] {
+	if r.body["duplicate"] != true || r.body["reply"].(map[string]any)["content"] != reply["content"] ||
+		r.body["message_version"] != 2.0 || r.body["version"] != 3.0 {
 		t.Fatalf("duplicate: %s", r.raw)
 	}
 	// Tool calls are surfaced.
@@ -233,8 +235,11 @@ func TestCreatePostGet(t *testing.T) {
 		t.Fatalf("get: %s", r.raw)
 	}
 	first := msgs[0].(map[string]any)
-	if first["id"] != "m1" || first["role"] != "user" || first["region"] != "us-east-1" || first["timestamp"] == "" {
+	if first["id"] != "m1" || first["role"] != "user" || first["region"] != "us-east-1" || first["timestamp"] == "" || first["version"] != 2.0 {
 		t.Fatalf("message shape: %v", first)
+	}
+	if last := msgs[5].(map[string]any); last["id"] != "m3:reply" || last["version"] != 4.0 {
+		t.Fatalf("last message: %v", last)
 	}
 
 	m := do(t, "GET", u+"/metrics", "")
@@ -302,7 +307,7 @@ func TestAdminAuth(t *testing.T) {
 	e := newEnv(t)
 	a := e.node(t, regionOpts{})
 	u := a.http.URL
-	for _, path := range []string{"/regions/sessions", "/regions/sessions/active", "/regions", "/regions/failover/history"} {
+	for _, path := range []string{"/regions/sessions", "/regions/sessions/active", "/regions", "/regions/failover/history", "/regions/overwrites"} {
 		expect(t, do(t, "GET", u+path, ""), 401, "UNAUTHORIZED")
 		expect(t, do(t, "GET", u+path, "", "Authorization", "Bearer wrong"), 401, "UNAUTHORIZED")
 		expect(t, do(t, "GET", u+path, "", "Authorization", adminToken), 401, "UNAUTHORIZED")
@@ -322,6 +327,54 @@ func TestAdminAuth(t *testing.T) {
 	expect(t, do(t, "GET", u+"/regions/sessions/active?since=-1m", "", "Authorization", "Bearer "+adminToken), 400, "BAD_REQUEST")
 	// No router/failover manager wired in this test: a clear 503, not a panic.
 	expect(t, do(t, "GET", u+"/regions", "", "Authorization", "Bearer "+adminToken), 503, "NOT_CONFIGURED")
+}
+
+// A last-write-wins write that removes another region's messages shows on
+// the writer's /regions/overwrites, by message id.
+func TestOverwritesEndpoint(t *testing.T) {
+	e := newEnv(t)
+	a := e.node(t, regionOpts{name: "us-east-1", policy: agent.Periodic, strategy: store.LastWriteWins})
+	b := e.node(t, regionOpts{name: "eu-west-1", policy: agent.Periodic, strategy: store.LastWriteWins})
+	auth := []string{"Authorization", "Bearer " + adminToken}
+	r := do(t, "GET", b.http.URL+"/regions/overwrites", "", auth...)
+	expect(t, r, 200, "")
+	if strings.TrimSpace(r.raw) != `{"overwrites":[]}` {
+		t.Fatalf("empty list: %s", r.raw)
+	}
+	expect(t, do(t, "POST", a.http.URL+"/v1/sessions", `{"user_id":"u","session_id":"s"}`), 201, "")
+	// Both regions ack a message at v2 from v1, then checkpoint: B's write wins.
+	expect(t, do(t, "POST", a.http.URL+"/v1/sessions/s/messages", `{"message_id":"a1","content":"from a"}`), 200, "")
+	expect(t, do(t, "POST", b.http.URL+"/v1/sessions/s/messages", `{"message_id":"b1","content":"from b"}`), 200, "")
+	for _, n := range []*node{a, b} {
+		if _, err := n.svc.FlushAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = do(t, "GET", b.http.URL+"/regions/overwrites", "", auth...)
+	expect(t, r, 200, "")
+	var body struct {
+		Overwrites []struct {
+			SessionID      string   `json:"session_id"`
+			MessageIDs     []string `json:"message_ids"`
+			PreviousRegion string   `json:"previous_region"`
+			Region         string   `json:"region"`
+			At             string   `json:"at"`
+		} `json:"overwrites"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Overwrites) != 1 {
+		t.Fatalf("overwrites: %s", r.raw)
+	}
+	o := body.Overwrites[0]
+	if at, err := time.Parse(time.RFC3339Nano, o.At); err != nil || o.SessionID != "s" || strings.Join(o.MessageIDs, ",") != "a1,a1:reply" ||
+		o.PreviousRegion != "us-east-1" || o.Region != "eu-west-1" || !at.Equal(e.clk.Now()) {
+		t.Fatalf("overwrite report: %s", r.raw)
+	}
+	if r := do(t, "GET", a.http.URL+"/regions/overwrites", "", auth...); strings.TrimSpace(r.raw) != `{"overwrites":[]}` {
+		t.Fatalf("us-east-1 overwrote nothing: %s", r.raw)
+	}
 }
 
 func TestWarmupAuthenticated(t *testing.T) {

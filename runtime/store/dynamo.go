@@ -360,7 +360,7 @@ func (d *Dynamo) putDirect(ctx context.Context, s *Session) (PutResult, error) {
 		}
 		res.PreviousRegion = old.LastActiveRegion
 		if now.Before(old.ExpiresAt) { // messages of an expired session were not lost to this write
-			res.Overwritten = overwritten(old.Messages, kept)
+			res.Overwritten = overwritten(old.Messages, s.Messages, kept)
 		}
 	}
 	return res, nil
@@ -393,8 +393,10 @@ func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
 				version = cur.Version + 1
 			}
 			if now.Before(cur.ExpiresAt) { // an expired conversation is not resurrected
-				msgs = union(cur.Messages, s.Messages)
+				msgs = MergeMessages(cur.Messages, stampNew(s.Messages, cur.Messages, s.Version, version))
 				state = mergeState(cur.State, s.State)
+			} else {
+				msgs = stampNew(s.Messages, nil, s.Version, version)
 			}
 			in.ConditionExpression = aws.String("#v = :cur")
 			in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
@@ -416,8 +418,8 @@ func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
 		res := PutResult{Version: version, ExpiresAt: exp}
 		if cur != nil {
 			res.PreviousRegion = cur.LastActiveRegion
-			if now.Before(cur.ExpiresAt) {
-				res.Overwritten = overwritten(cur.Messages, kept)
+			if now.Before(cur.ExpiresAt) { // always empty: the union holds every stored message
+				res.Overwritten = overwritten(cur.Messages, msgs, kept)
 			}
 		}
 		return res, nil
@@ -558,52 +560,58 @@ func bound(msgs []Message, n int) []Message {
 	return slices.Clone(msgs)
 }
 
-// overwritten lists ids in old that are absent from kept, ignoring messages older than
-// the oldest kept one: those fell off the bound, they were not overwritten.
-func overwritten(old, kept []Message) []string {
-	ids := make(map[string]bool, len(kept))
-	var oldest time.Time
-	for i, m := range kept {
-		ids[m.ID] = true
-		if i == 0 || m.Timestamp.Before(oldest) {
-			oldest = m.Timestamp
+// overwritten lists the messages of old (the item before the write, in stored order)
+// that the write removed without knowing them. written is the writer's full list before
+// the store's bound; kept is what was stored. Positions, not timestamps, decide, since
+// timestamps come from different regions' clocks:
+//
+// let p be the index in old of the first message also in written (len(old) if none).
+// A message of old missing from kept is overwritten if it is not in written and its
+// index is > p, or p == len(old) (the writer shares nothing with old). Messages before p
+// are older than the writer's whole window: the bound evicted them (here or in the
+// writer's own copy). Messages in written but cut by the bound were evicted too.
+func overwritten(old, written, kept []Message) []string {
+	inWritten := make(map[string]bool, len(written))
+	for _, m := range written {
+		inWritten[m.ID] = true
+	}
+	inKept := make(map[string]bool, len(kept))
+	for _, m := range kept {
+		inKept[m.ID] = true
+	}
+	p := len(old)
+	for i, m := range old {
+		if inWritten[m.ID] {
+			p = i
+			break
 		}
 	}
 	var lost []string
-	for _, m := range old {
-		if !ids[m.ID] && (len(kept) == 0 || !m.Timestamp.Before(oldest)) {
+	for i, m := range old {
+		if !inKept[m.ID] && !inWritten[m.ID] && (i > p || p == len(old)) {
 			lost = append(lost, m.ID)
 		}
 	}
 	return lost
 }
 
-// union merges two conversations by message id (b's copy wins on a clash), ordered by
-// timestamp then id, so neither side loses a message.
-func union(a, b []Message) []Message {
-	byID := make(map[string]Message, len(a)+len(b))
-	for _, m := range a {
-		byID[m.ID] = m
+// stampNew returns msgs with the version actually written (merge may pick one above the
+// requested version) set on messages new to the store that carry the requested version,
+// so a message's Version stays the version of the write that first stored it.
+func stampNew(msgs, stored []Message, requested, written int64) []Message {
+	if requested == written {
+		return msgs
 	}
-	for _, m := range b {
-		byID[m.ID] = m
+	have := make(map[string]bool, len(stored))
+	for _, m := range stored {
+		have[m.ID] = true
 	}
-	out := make([]Message, 0, len(byID))
-	for _, m := range byID {
-		out = append(out, m)
-	}
-	slices.SortFunc(out, func(x, y Message) int {
-		if c := x.Timestamp.Compare(y.Timestamp); c != 0 {
-			return c
+	out := slices.Clone(msgs)
+	for i := range out {
+		if !have[out[i].ID] && out[i].Version == requested {
+			out[i].Version = written
 		}
-		switch {
-		case x.ID < y.ID:
-			return -1
-		case x.ID > y.ID:
-			return 1
-		}
-		return 0
-	})
+	}
 	return out
 }
 

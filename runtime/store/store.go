@@ -3,17 +3,24 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // Message is one conversation turn.
 type Message struct {
 	ID, Role, Content, Region string
-	Timestamp                 time.Time
-	ToolCalls                 []ToolCall `json:",omitempty"`
+	// Timestamp is the writing region's clock: for display only, never for ordering.
+	Timestamp time.Time
+	// Version is the session version of the write that first stored the message (the
+	// version at which it was acknowledged). Order is judged by it, not by Timestamp:
+	// timestamps come from different regions' clocks. 0: stored before versions existed.
+	Version   int64      `json:",omitempty"`
+	ToolCalls []ToolCall `json:",omitempty"`
 }
 
 // ToolCall is a tool invocation the agent made while answering.
@@ -65,7 +72,7 @@ type PutResult struct {
 	// Version actually written (merge may pick a higher one than requested).
 	Version int64
 	// Overwritten holds ids of messages of the previous item that this write removed,
-	// not counting messages trimmed by the MaxMessages bound.
+	// not counting messages evicted by the MaxMessages bound (see overwritten in dynamo.go).
 	Overwritten []string
 	// PreviousRegion is lastActiveRegion of the item BEFORE the write (SPEC §5 defect 1).
 	PreviousRegion string
@@ -87,4 +94,29 @@ type Store interface {
 // StoreStats are cumulative counters since the store was created.
 type StoreStats struct {
 	Puts, Conflicts, OverwrittenMessages, Errors int64
+}
+
+// MergeMessages is the clock-free union of two conversations: cur (the stored one, in
+// stored order) and mine (a writer's view). A message id in both keeps cur's copy: cur's
+// is the one first stored, so its Version stays the version it was acknowledged at.
+// The result is ordered by Version with a stable sort over cur's messages followed by
+// mine's messages not in cur, so equal versions keep that order (a user message before
+// its reply). No timestamps are compared.
+//
+// Version order matters for the bound the caller applies next: a writer's stale view may
+// hold messages cur already evicted; appended at the end they would be resurrected, while
+// sorted by version they land at the front, where the bound drops them again.
+func MergeMessages(cur, mine []Message) []Message {
+	out := make([]Message, 0, len(cur)+len(mine))
+	have := make(map[string]bool, len(cur)+len(mine))
+	for _, list := range [][]Message{cur, mine} {
+		for _, m := range list {
+			if !have[m.ID] {
+				have[m.ID] = true
+				out = append(out, m)
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Message) int { return cmp.Compare(a.Version, b.Version) })
+	return out
 }

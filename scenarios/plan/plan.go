@@ -1,13 +1,14 @@
 // Package plan holds the failover test plan (SPEC §4) as plain Go: each row
 // starts a topology, drives traffic, injects its fault, and returns the
-// checks it made with the numbers it measured. The Ginkgo suite in
-// scenarios/ and the `chaos run` CLI both run these rows; the package never
-// imports Ginkgo, so plain tests can run a row against a bad configuration
-// and watch it fail.
+// checks it made with the numbers it measured and its verdict. The Ginkgo
+// suite in scenarios/ and the `chaos run` CLI both run these rows; the
+// package never imports Ginkgo, so plain tests can run a row against a bad
+// configuration and watch it fail.
 package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/history"
+	"github.com/agentops/failover-harness/harness/timing"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/harness/traffic"
 	"github.com/agentops/failover-harness/reports"
@@ -27,6 +30,19 @@ import (
 
 // HealFunc undoes one injected fault (or stops a cluster).
 type HealFunc func(context.Context) error
+
+// Defaults of the measurement, stated in every bound and reason that uses them.
+var (
+	// DefaultSlack absorbs scheduling and round trips on the machine running
+	// the topology; the harness measures its lag against it.
+	DefaultSlack = bounds.DefaultHarness.Slack
+	// DefaultErrorObjective is the per-request availability error rate a
+	// row tolerates where the plan expects clients barely to notice.
+	DefaultErrorObjective = 0.02
+	// userPause is how long a simulated user waits between requests and
+	// before resending a failed one.
+	userPause = bounds.DefaultHarness.ClientPause
+)
 
 // Env is what a row needs from whoever runs it.
 type Env struct {
@@ -39,17 +55,43 @@ type Env struct {
 	Defer func(name string, heal HealFunc)
 	Log   io.Writer
 	// TimeScale is how much faster than real time the Spec runs (1 = real);
-	// measured figures are projected back with it.
+	// bounds are projected back with it.
 	TimeScale float64
 	// MaxMessages is the conversation bound of the runtime (SPEC: 50 entries,
 	// user and assistant messages alike).
 	MaxMessages int
+	// Timing is the harness's own lag monitor; nil: the row runs its own.
+	Timing *timing.Monitor
+	// Slack is the scheduling allowance in every liveness bound (0: DefaultSlack).
+	Slack time.Duration
+	// ErrorObjective is the tolerated availability error rate (0: DefaultErrorObjective).
+	ErrorObjective float64
+	// FalseAlarm is the false-alarm probability of statistical checks (0: check.DefaultFalseAlarm).
+	FalseAlarm float64
+	// RunDir is where the row keeps its topology's files and its history;
+	// empty: a temporary folder removed when the row ends.
+	RunDir string
 }
 
-func (e *Env) logf(format string, args ...any) {
-	if e.Log != nil {
-		fmt.Fprintf(e.Log, format+"\n", args...)
+func (e *Env) slack() time.Duration {
+	if e.Slack > 0 {
+		return e.Slack
 	}
+	return DefaultSlack
+}
+
+func (e *Env) errorObjective() float64 {
+	if e.ErrorObjective > 0 {
+		return e.ErrorObjective
+	}
+	return DefaultErrorObjective
+}
+
+func (e *Env) alpha() float64 {
+	if e.FalseAlarm > 0 {
+		return e.FalseAlarm
+	}
+	return check.DefaultFalseAlarm
 }
 
 // Row is one spec of the plan.
@@ -70,6 +112,10 @@ type Outcome struct {
 	Name     string
 	Expected string
 	Checks   []check.Result
+	Verdict  check.Verdict
+	Why      string // the verdict's reason
+	Health   check.Health
+	RunDir   string
 
 	Observed  reports.Observed
 	Bounds    reports.Bounds
@@ -81,54 +127,43 @@ type Outcome struct {
 	events   []reports.Event
 	timeline []reports.Point
 	excerpt  []string
-	hist     *history.History
 }
 
-// Passed reports whether every check passed.
-func (o *Outcome) Passed() bool {
-	for _, c := range o.Checks {
-		if !c.OK {
-			return false
-		}
-	}
-	return true
-}
+// Passed reports whether the row's verdict is PASSED.
+func (o *Outcome) Passed() bool { return o.Verdict == check.Passed }
 
-// Failures lists the reasons of the failed checks.
+// Failures lists the reasons of the results that are not passed.
 func (o *Outcome) Failures() []string {
 	var out []string
 	for _, c := range o.Checks {
-		if !c.OK {
-			out = append(out, c.Name+": "+c.Reason)
+		if c.Verdict != check.Passed {
+			out = append(out, fmt.Sprintf("%s [%s, %s]: %s", c.Name, c.Class, c.Verdict, c.Reason))
 		}
 	}
 	return out
 }
 
-// Failed reports whether the named check ran and failed.
-func (o *Outcome) Failed(name string) bool {
+// Check returns the named result.
+func (o *Outcome) Check(name string) (check.Result, bool) {
 	for _, c := range o.Checks {
-		if c.Name == name && !c.OK {
-			return true
+		if c.Name == name {
+			return c, true
 		}
 	}
-	return false
+	return check.Result{}, false
 }
-
-// History is the operations the row recorded.
-func (o *Outcome) History() *history.History { return o.hist }
 
 // Spec renders the outcome as a run-record spec (verdict left to the caller).
 func (o *Outcome) Spec() reports.Spec {
-	labels := []string{o.Label}
+	h := o.Health
 	s := reports.Spec{
-		Name: o.Name, Labels: labels, Row: o.Row, Expected: o.Expected,
+		Name: o.Name, Labels: []string{o.Label}, Row: o.Row, Expected: o.Expected,
 		Observed: o.Observed, Bounds: o.Bounds, Projected: o.Projected,
 		Faults: o.faults, Events: o.events, Timeline: o.timeline,
-		InherentWaitSeconds: o.inherent.Seconds(),
+		InherentWaitSeconds: o.inherent.Seconds(), Checks: o.Checks, Health: &h,
 	}
 	if !o.Passed() {
-		s.Failure = strings.Join(o.Failures(), "\n")
+		s.Failure = o.Why
 		s.HistoryExcerpt = o.excerpt
 	}
 	return s
@@ -144,7 +179,7 @@ func (o *Outcome) event(name string) {
 }
 
 func (o *Outcome) eventAt(name string, at time.Time) {
-	o.events = append(o.events, reports.Event{Name: name, At: at.Sub(o.start).Seconds()})
+	o.events = append(o.events, reports.Event{Name: name, At: max(0, at.Sub(o.start).Seconds())})
 }
 
 // run is the state of one row while it runs.
@@ -154,51 +189,94 @@ type run struct {
 	c    topology.Cluster
 	h    *history.History
 	spec topology.Spec
+	mon  *timing.Monitor
 
-	mu     sync.Mutex
-	faults map[string]int // fault name -> index in out.faults
+	// measureFrom is where the liveness measurements start (the fault);
+	// the harness's own timing is judged from there.
+	measureFrom time.Time
+
+	mu sync.Mutex
 }
 
 func newRun(env *Env, row Row) *run {
 	o := &Outcome{Row: row.N, Label: row.Label, Name: row.Spec, Expected: row.Expected, start: time.Now()}
-	o.hist = history.New()
-	return &run{env: env, out: o, h: o.hist, faults: map[string]int{}}
+	return &run{env: env, out: o, h: history.New()}
 }
 
-// up starts the topology for this row and registers its teardown.
+// bind adapts a row body to Row.Run: whatever the body did, the row ends
+// with a verdict, and the Outcome is returned even when it stopped early.
+func bind(row Row) func(ctx context.Context, env *Env) (*Outcome, error) {
+	body := row.body
+	return func(ctx context.Context, env *Env) (*Outcome, error) {
+		r := newRun(env, row)
+		if env.Timing == nil {
+			r.mon = timing.Start(0, 0)
+			defer r.mon.Stop()
+		} else {
+			r.mon = env.Timing
+		}
+		err := body(ctx, r)
+		if errors.Is(err, errNoScenario) {
+			err = nil // the evidence result says why; the verdict is INCONCLUSIVE
+		}
+		r.conclude(err)
+		return r.out, err
+	}
+}
+
+// up starts the topology for this row and registers its teardown. Its
+// files go to env.RunDir, or to a temporary folder removed after teardown.
 func (r *run) up(ctx context.Context, spec topology.Spec) error {
-	if spec.RunDir == "" {
+	switch {
+	case spec.RunDir != "":
+	case r.env.RunDir != "":
+		if err := os.MkdirAll(r.env.RunDir, 0o755); err != nil {
+			return err
+		}
+		spec.RunDir = r.env.RunDir
+	default:
 		dir, err := os.MkdirTemp("", "chaos-"+r.out.Label+"-")
 		if err != nil {
 			return err
 		}
+		// registered before the cluster's teardown, so it runs after it
+		r.env.Defer("remove "+dir, func(context.Context) error { return os.RemoveAll(dir) })
 		spec.RunDir = dir
 	}
+	r.out.RunDir = spec.RunDir
 	spec.Log = r.env.Log
 	r.spec = spec.WithDefaults()
+	t0 := time.Now()
 	c, err := r.env.Provider.Start(ctx, r.spec)
 	if err != nil {
 		return fmt.Errorf("start %s topology: %w", r.env.Provider.Name(), err)
 	}
 	r.env.Defer("cluster", func(ctx context.Context) error { return c.Close(ctx) })
 	r.c = c
-	r.out.event("topology ready")
+	r.out.event(fmt.Sprintf("topology ready (%.1fs)", time.Since(t0).Seconds()))
 	return nil
 }
 
-// inject injects f, records its window, and registers its heal on the next line.
-func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, error) {
+// inject injects f, records its window, and registers its heal on the next
+// line. It returns the heal and the moment the fault was surely in effect
+// (after Inject returned): measuring from there never overstates detection.
+func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, time.Time, error) {
 	if err := f.Available(r.c); err != nil {
-		return nil, fmt.Errorf("fault %s not available: %w", f.Name(), err)
+		return nil, time.Time{}, fmt.Errorf("fault %s not available: %w", f.Name(), err)
 	}
 	start := time.Now()
 	heal, err := f.Inject(ctx, r.c)
-	if err != nil {
-		return nil, fmt.Errorf("inject %s: %w", f.Name(), err)
+	if heal != nil {
+		healed := r.healer(f.Name(), start, heal)
+		r.env.Defer(f.Name(), healed)
+		if err == nil {
+			if r.measureFrom.IsZero() {
+				r.measureFrom = start
+			}
+			return healed, time.Now(), nil
+		}
 	}
-	healed := r.healer(f.Name(), start, heal)
-	r.env.Defer(f.Name(), healed)
-	return healed, nil
+	return nil, time.Time{}, fmt.Errorf("inject %s: %w", f.Name(), err)
 }
 
 // healer wraps heal so the fault window closes the first time it runs.
@@ -222,13 +300,19 @@ func (r *run) healer(name string, start time.Time, heal func(context.Context) er
 
 // load is traffic running in the background.
 type load struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	res    traffic.Result
-	err    error
+	cl      *traffic.Client
+	cancel  context.CancelFunc
+	done    chan struct{}
+	res     traffic.Result
+	err     error
+	stopped time.Time
 }
 
-// startLoad drives cfg through the LB until stop (or cfg.Duration).
+// userPrefix names the LB users of a row, so checks about what users saw
+// leave out the scenario's own actors (stale-DNS writers, readers).
+const userPrefix = "user-"
+
+// startLoad drives cfg through the LB until stopped (or cfg.Duration).
 func (r *run) startLoad(ctx context.Context, cfg traffic.Config) *load {
 	if cfg.LBURL == "" {
 		cfg.LBURL = r.c.LBURL()
@@ -240,10 +324,11 @@ func (r *run) startLoad(ctx context.Context, cfg traffic.Config) *load {
 		cfg.Duration = time.Minute // bounded; rows stop it much earlier
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	l := &load{cancel: cancel, done: make(chan struct{})}
+	l := &load{cl: traffic.NewClient(cfg, r.h), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		l.res, l.err = traffic.Run(ctx, cfg, r.h)
+		l.res, l.err = l.cl.Run(ctx)
+		l.stopped = time.Now()
 	}()
 	return l
 }
@@ -269,7 +354,9 @@ func waitFor(ctx context.Context, deadline time.Duration, what string, cond func
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
+	// Polling costs the harness CPU it measures itself by; 20 ms is fine
+	// grained enough, since no measured time comes from the poll.
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		if cond() {
@@ -286,43 +373,67 @@ func waitFor(ctx context.Context, deadline time.Duration, what string, cond func
 	}
 }
 
-// acked counts successful message operations so far.
-func (r *run) acked() int {
-	n := 0
+// userOps are the operations of the row's LB users.
+func (r *run) userOps() []history.Op {
+	var out []history.Op
 	for _, op := range r.h.Ops() {
-		if op.Kind == history.KindMessage && op.OK() {
-			n++
+		if strings.HasPrefix(op.User, userPrefix) {
+			out = append(out, op)
 		}
 	}
+	return out
+}
+
+// count counts the operations that match.
+func (r *run) count(match func(op *history.Op) bool) int {
+	n := 0
+	r.h.Each(func(op *history.Op) {
+		if match(op) {
+			n++
+		}
+	})
 	return n
+}
+
+// acked counts successful message operations so far.
+func (r *run) acked() int {
+	return r.count(func(op *history.Op) bool { return op.Kind == history.KindMessage && op.OK() })
 }
 
 // ackedBy counts successful message operations served by region.
-func (r *run) ackedBy(region string, since time.Time) int {
-	n := 0
-	for _, op := range r.h.Ops() {
-		if op.Kind == history.KindMessage && op.OK() && op.ServedBy == region && op.Start.After(since) {
-			n++
-		}
-	}
-	return n
-}
-
-// warm waits until traffic has some acknowledged messages on every region
-// named, so the fault has something to lose.
-func (r *run) warm(ctx context.Context, regions ...string) error {
-	since := r.out.start
-	return r.wait(ctx, 20*time.Second, "warm traffic on "+strings.Join(regions, ","), func() bool {
-		for _, reg := range regions {
-			if r.ackedBy(reg, since) < 5 {
-				return false
-			}
-		}
-		return true
+func (r *run) ackedBy(region string) int {
+	return r.count(func(op *history.Op) bool {
+		return op.Kind == history.KindMessage && op.OK() && op.ServedBy == region
 	})
 }
 
-// lbStatus reads the LB status, retrying briefly.
+// homedOn lists the sessions whose latest acknowledged operation region served.
+func (r *run) homedOn(region string) map[string]bool {
+	last := map[string]string{}
+	for _, op := range r.h.Ops() {
+		if op.OK() && op.Session != "" && op.ServedBy != "" {
+			last[op.Session] = op.ServedBy
+		}
+	}
+	out := map[string]bool{}
+	for s, reg := range last {
+		if reg == region {
+			out[s] = true
+		}
+	}
+	return out
+}
+
+// warm waits until traffic has some acknowledged messages on region, so
+// the fault has something to lose. Without them the row has no scenario.
+func (r *run) warm(ctx context.Context, region string) check.Result {
+	const need = 5
+	err := r.wait(ctx, 20*time.Second, "warm traffic on "+region, func() bool { return r.ackedBy(region) >= need })
+	n := r.ackedBy(region)
+	return check.Seen("traffic-before-fault("+region+")", err == nil, float64(n), "%s acknowledged %d messages before the fault (want >= %d)", region, n, need)
+}
+
+// lbStatus reads the LB status (on the harness's clock), retrying briefly.
 func (r *run) lbStatus(ctx context.Context) (topology.LBStatus, error) {
 	var st topology.LBStatus
 	var err error
@@ -335,32 +446,20 @@ func (r *run) lbStatus(ctx context.Context) (topology.LBStatus, error) {
 	return st, err
 }
 
-// waitOut waits until the LB takes region out of rotation and returns when it did.
-func (r *run) waitOut(ctx context.Context, region string, since time.Time, deadline time.Duration) (time.Time, error) {
-	return r.waitMarked(ctx, region, since, deadline, false)
-}
-
-// waitMarked is waitOut; with healthOnly, only a health-check verdict
-// (degraded or down) counts, not a passive ejection.
-func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) (time.Time, error) {
+// waitMarked waits until the LB takes region out of rotation and returns
+// when it did, on the harness's clock (zero if it did not within deadline).
+// With healthOnly, only a health-check verdict counts, not an ejection.
+func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) time.Time {
 	var at time.Time
-	err := r.wait(ctx, deadline, region+" out of rotation", func() bool {
+	_ = r.wait(ctx, deadline, region+" out of rotation", func() bool {
 		st, err := r.c.LBStatus(ctx)
 		if err != nil {
 			return false
 		}
-		for _, t := range st.Transitions {
-			if healthOnly && t.To == "ejected" {
-				continue
-			}
-			if t.Region == region && t.To != "active" && !t.At.Before(since) {
-				at = t.At
-				return true
-			}
-		}
-		return false
+		at = check.MarkedAt(st.Transitions, region, since, healthOnly)
+		return !at.IsZero()
 	})
-	return at, err
+	return at
 }
 
 // waitIn waits until every region named is back in rotation.
@@ -371,12 +470,64 @@ func (r *run) waitIn(ctx context.Context, deadline time.Duration, regions ...str
 	})
 }
 
-// detectionBound is the worst case the LB's health-check settings allow:
-// threshold probes, one interval apart, the last one timing out.
-func (r *run) detectionBound() time.Duration {
-	h := r.spec.LBHealth
-	return time.Duration(h.FailureThreshold)*h.Interval + h.Timeout
+// waitRounds waits until the LB has run n more health rounds: observing "for
+// a while" in the LB's own progress, not the harness's clock. It returns how
+// many rounds it saw.
+func (r *run) waitRounds(ctx context.Context, n int, what string) int {
+	st, err := r.lbStatus(ctx)
+	if err != nil {
+		return 0
+	}
+	base, seen := st.Health.Rounds, int64(0)
+	// Deadline: the rounds' own worst case four times over, plus a second.
+	per := max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)
+	_ = r.wait(ctx, 4*time.Duration(n)*per+time.Second, what, func() bool {
+		st, err := r.c.LBStatus(ctx)
+		if err == nil {
+			seen = st.Health.Rounds - base
+		}
+		return seen >= int64(n)
+	})
+	return int(seen)
 }
+
+// waitAnswered waits until every request the client sent before t is answered.
+func (r *run) waitAnswered(ctx context.Context, cl *traffic.Client, t time.Time, deadline time.Duration) error {
+	return r.wait(ctx, deadline, "requests sent before the mark to be answered", func() bool {
+		for _, p := range cl.InFlight() {
+			if !p.Start.After(t) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Bounds of this row's configuration; one source for check, report and
+// projection (harness/bounds).
+func (r *run) lbProbe() bounds.Probe {
+	h := r.spec.LBHealth
+	return bounds.Probe{Interval: h.Interval, Timeout: h.Timeout, Threshold: h.FailureThreshold}
+}
+
+func (r *run) retry() bounds.Retry {
+	return bounds.Retry{Enabled: r.spec.Retry.Enabled, Attempts: r.spec.Retry.Attempts, PerTry: r.spec.Retry.PerTryTimeout}
+}
+
+func (r *run) allow() bounds.Harness {
+	return bounds.Harness{Slack: r.env.slack(), ClientPause: userPause}
+}
+
+func (r *run) detectionBound() bounds.Duration { return bounds.LBDetection(r.lbProbe(), r.allow()) }
+func (r *run) rtoBound() bounds.Duration       { return bounds.RTO(r.lbProbe(), r.retry(), r.allow()) }
+func (r *run) inflightBound() bounds.Duration {
+	return bounds.InFlight(r.retry()).Plus(bounds.Term{Name: "scheduling slack", D: r.env.slack()})
+}
+
+// markDeadline is how long a row waits for the LB's verdict before judging
+// its absence: the bound twice over plus a second, so a late verdict is
+// measured (and judged) rather than cut off at the bound.
+func markDeadline(b bounds.Duration) time.Duration { return 2*b.Total() + time.Second }
 
 // readFinal reads every session back through the LB. A session the system no
 // longer knows (404) or that expired mid-row (410) has lost everything it
@@ -386,26 +537,38 @@ func (r *run) readFinal(ctx context.Context, sessions []string) (map[string]chec
 	convs, err := cl.ReadAll(ctx, sessions, 30*time.Second)
 	out := make(map[string]check.Conversation, len(convs))
 	for s, c := range convs {
-		out[s] = check.Conversation{IDs: c.MessageIDs, Times: c.Times}
+		out[s] = check.Conversation{IDs: c.MessageIDs, Versions: c.Versions, Messages: c.Messages}
 	}
 	return out, err
 }
 
-// window is how many user messages a bounded conversation keeps.
-func (r *run) window() int {
+func (r *run) maxMessages() int {
 	if r.env.MaxMessages > 0 {
-		return r.env.MaxMessages / 2
+		return r.env.MaxMessages
 	}
-	return 25
+	return 50
 }
 
-// finish computes the figures every row reports and the timeline.
-func (r *run) finish(faultStart time.Time) {
-	ops := r.h.Ops()
+// conclude turns what the row measured into its verdict: the harness's
+// own timing, the judgement, the figures and bounds the report shows, and
+// the history kept with the row's files.
+func (r *run) conclude(err error) {
 	o := r.out
+	if err != nil {
+		// The scenario could not run to its end: a liveness failure, so a
+		// starved machine makes it inconclusive rather than red.
+		o.add(check.Live("scenario-ran", false, 0, "%v", err))
+	}
+	o.Health = r.health()
+	o.Verdict, o.Why = check.Judge(o.Checks, o.Health)
+	k := r.env.TimeScale
+	for i := range o.Checks {
+		o.Checks[i].Bound.Project(k)
+	}
+	ops := r.h.Ops()
 	o.Observed.Requests = len(ops)
 	for _, op := range ops {
-		if !op.OK() && op.Kind != history.KindRead {
+		if op.Kind != history.KindRead && op.Unavailable() {
 			o.Observed.ClientErrors++
 		}
 	}
@@ -416,27 +579,59 @@ func (r *run) finish(faultStart time.Time) {
 			}
 		}
 	}
+	fig := reports.Spec{Checks: o.Checks}
+	fig.FiguresFromChecks(k)
+	o.Observed.DetectionSeconds, o.Observed.RTOSeconds = fig.Observed.DetectionSeconds, fig.Observed.RTOSeconds
+	o.Observed.RPOSeconds, o.Observed.RPOMessages = fig.Observed.RPOSeconds, fig.Observed.RPOMessages
+	o.Bounds, o.Projected = fig.Bounds, fig.Projected
 	o.timeline = timeline(ops, o.start, 250*time.Millisecond)
 	if !o.Passed() {
-		at := faultStart
+		at := r.measureFrom
 		if at.IsZero() {
 			at = o.start
 		}
 		o.excerpt = history.Excerpt(ops, at, 12)
 	}
-	if k := r.env.TimeScale; k > 1 {
-		o.Projected = &reports.Projected{
-			DetectionSeconds: o.Observed.DetectionSeconds * k,
-			RTOSeconds:       o.Observed.RTOSeconds * k,
-			RPOSeconds:       o.Observed.RPOSeconds * k,
-		}
-	}
 	if r.spec.RunDir != "" {
 		if f, err := os.Create(filepath.Join(r.spec.RunDir, "history.jsonl")); err == nil {
-			_ = r.h.WriteJSONL(f)
+			_ = history.WriteJSONL(f, ops)
 			f.Close()
 		}
 	}
+}
+
+// health measures the harness's own timing over the measured part of the
+// row: its timers' lateness and the LB's health rounds' lateness.
+func (r *run) health() check.Health {
+	from := r.measureFrom
+	if from.IsZero() {
+		from = r.out.start
+	}
+	to := time.Now()
+	w := r.mon.Worst(from, to)
+	h := check.Health{Slack: r.env.slack().Seconds(), HarnessLag: w.Max.Seconds(), Samples: w.Samples}
+	if !w.At.IsZero() {
+		h.HarnessLagAt = w.At.Sub(r.out.start).Seconds()
+	}
+	if r.c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := r.c.LBStatus(ctx)
+		cancel()
+		if err == nil {
+			late, n := st.MaxRoundLateness(from)
+			// A loop that stalled completes too few rounds to report a late
+			// one: the rounds it missed count as lateness too.
+			per := max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)
+			if r.spec.LBHealth.Enabled && per > 0 && st.RoundsCover(from) {
+				if missed := to.Sub(from) - time.Duration(n+1)*per; missed > late {
+					late = missed
+				}
+			}
+			h.LBLag, h.LBRounds = late.Seconds(), n
+		}
+	}
+	h.Assess()
+	return h
 }
 
 // timeline buckets operations by end time and serving region.
@@ -480,57 +675,5 @@ func timeline(ops []history.Op, start time.Time, bucket time.Duration) []reports
 		}
 		return out[i].Region < out[j].Region
 	})
-	return out
-}
-
-// everyUserRecovered fails when a user that was active before the fault has
-// no successful message after since.
-func everyUserRecovered(ops []history.Op, since time.Time) check.Result {
-	const name = "every-session-continues"
-	active := map[string]bool{}
-	ok := map[string]bool{}
-	for _, op := range ops {
-		if op.Kind == history.KindRead {
-			continue
-		}
-		active[op.User] = true
-		if op.Kind == history.KindMessage && op.OK() && op.Start.After(since) {
-			ok[op.User] = true
-		}
-	}
-	var stuck []string
-	for u := range active {
-		if !ok[u] {
-			stuck = append(stuck, u)
-		}
-	}
-	sort.Strings(stuck)
-	if len(stuck) > 0 {
-		return check.Result{Name: name, OK: false, Value: float64(len(stuck)),
-			Reason: fmt.Sprintf("%d of %d users got no acknowledged message after the fault: %s", len(stuck), len(active), strings.Join(stuck, ","))}
-	}
-	return check.Result{Name: name, OK: true, Reason: fmt.Sprintf("all %d users continued", len(active))}
-}
-
-// bound checks a measured value against a limit.
-func bound(name string, v, limit float64, unit string) check.Result {
-	if v > limit {
-		return check.Result{Name: name, OK: false, Value: v, Reason: fmt.Sprintf("%.3f%s > bound %.3f%s", v, unit, limit, unit)}
-	}
-	return check.Result{Name: name, OK: true, Value: v, Reason: fmt.Sprintf("%.3f%s <= bound %.3f%s", v, unit, limit, unit)}
-}
-
-func passIf(name string, ok bool, v float64, format string, args ...any) check.Result {
-	return check.Result{Name: name, OK: ok, Value: v, Reason: fmt.Sprintf(format, args...)}
-}
-
-// healthTransitions drops passive ejections, keeping health-check verdicts.
-func healthTransitions(ts []topology.Transition) []topology.Transition {
-	var out []topology.Transition
-	for _, t := range ts {
-		if t.To != "ejected" && t.From != "ejected" {
-			out = append(out, t)
-		}
-	}
 	return out
 }

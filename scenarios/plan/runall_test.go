@@ -17,7 +17,7 @@ func TestRunAllHealsWhenARowPanics(t *testing.T) {
 		env.Defer("fake fault", func(context.Context) error { healed++; return nil })
 		panic("boom")
 	}}
-	s := &Suite{outcomes: map[string]*Outcome{}}
+	s := &Suite{outcomes: map[string]*Outcome{}, runs: map[string]specRun{}}
 	res, err := s.RunAll(context.Background(), []Row{row}, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -15,9 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/bounds"
+	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/config"
+	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/provider/docker"
 	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/timing"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/reports"
 )
@@ -32,6 +36,15 @@ type SuiteOptions struct {
 	Command    string // how the user started the run, for the replay line
 	Log        io.Writer
 	Progress   io.Writer
+	// Out is the output folder: each spec's files go to Out/artifacts/<spec>
+	// and are removed when it passes (unless Keep). Empty: temporary folders.
+	Out  string
+	Keep bool
+	// RetryInconclusive reruns an inconclusive spec up to this many times,
+	// each with a fresh seed derived from the run's.
+	RetryInconclusive int
+	// Slack is the scheduling allowance of every liveness bound (0: DefaultSlack).
+	Slack time.Duration
 }
 
 // Suite is a configured plan run: provider, seed, base spec, and the outcomes so far.
@@ -43,10 +56,21 @@ type Suite struct {
 	TimeScale      float64
 	Config         map[string]any
 	Command        string
-	log            io.Writer
+	// Timing measures the harness's own lag for every spec of the run.
+	Timing *timing.Monitor
+	log    io.Writer
+	opts   SuiteOptions
 
 	mu       sync.Mutex
 	outcomes map[string]*Outcome
+	runs     map[string]specRun
+}
+
+// specRun is how a spec's attempts went.
+type specRun struct {
+	attempts int
+	seed     int64
+	dir      string
 }
 
 // SuiteDefaults is the built-in configuration the plan runs against:
@@ -59,9 +83,10 @@ func SuiteDefaults() topology.Spec {
 	return s
 }
 
-// NewSuite picks the provider, the seed and the base spec.
+// NewSuite picks the provider, the seed and the base spec. Close stops
+// what it started.
 func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
-	s := &Suite{log: o.Log, outcomes: map[string]*Outcome{}, TimeScale: 1, Command: o.Command}
+	s := &Suite{log: o.Log, outcomes: map[string]*Outcome{}, runs: map[string]specRun{}, TimeScale: 1, Command: o.Command, opts: o}
 	seed, err := parseSeed(o.Seed)
 	if err != nil {
 		return nil, err
@@ -77,17 +102,33 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 			config.Describe(&b, c, issues)
 			return nil, fmt.Errorf("%s is not valid:\n%s", o.ConfigPath, b.String())
 		}
+		// Never compress a timeout below what this machine honours now.
+		cal, err := timing.Calibrate(ctx, 300*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate timing: %w", err)
+		}
+		rule := config.DefaultScaleRule
+		rule.MinScaledTimeout = cal.TimeoutFloor(rule.MinScaledTimeout)
+		most := config.TimeScaleFor(c, config.ScaleRule{MinScaledTimeout: rule.MinScaledTimeout})
 		k := o.TimeScale
-		if k <= 0 {
-			k = config.DefaultTimeScale(c)
+		switch {
+		case k <= 0:
+			k = config.TimeScaleFor(c, rule)
+		case k > most:
+			progressf(o.Progress, "chaos: --time-scale %g would compress a timeout below %s, the shortest this machine honours now (timer lag %s, round trip %s); using %g",
+				k, rule.MinScaledTimeout, cal.TimerLag, cal.RTT, most)
+			k = most
 		}
 		s.Base = SpecFromConfig(c.Scaled(k))
 		s.TimeScale = k
 		s.Config = configSummary(c, k, o.ConfigPath)
+		s.Config["timing.timeout_floor"] = rule.MinScaledTimeout.String()
+		s.Config["timing.calibration"] = fmt.Sprintf("timer lag %s, local round trip %s (%d samples)", cal.TimerLag, cal.RTT, cal.Samples)
 	} else {
 		s.Base = SuiteDefaults()
 		s.Config = specSummary(s.Base)
 	}
+	s.Config["timing.slack"] = s.slack().String()
 	s.Base.Seed = seed
 	s.Provider, s.ProviderReason, err = chooseProvider(ctx, o.Provider, o.Images, o.Progress)
 	if err != nil {
@@ -99,7 +140,28 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 			s.Command = fmt.Sprintf("go run ./harness/cmd/chaos run --config %s --seed %d", o.ConfigPath, seed)
 		}
 	}
+	s.Timing = timing.Start(0, 0)
 	return s, nil
+}
+
+// Close stops the suite's timing monitor.
+func (s *Suite) Close() {
+	if s.Timing != nil {
+		s.Timing.Stop()
+	}
+}
+
+func (s *Suite) slack() time.Duration {
+	if s.opts.Slack > 0 {
+		return s.opts.Slack
+	}
+	return DefaultSlack
+}
+
+func progressf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
 }
 
 func parseSeed(v string) (int64, error) {
@@ -172,16 +234,105 @@ func firstLine(s string) string {
 	return s
 }
 
-// Env returns the environment for one spec; deferFn registers heals.
-func (s *Suite) Env(deferFn func(name string, heal HealFunc)) *Env {
-	return &Env{Provider: s.Provider, Spec: s.Base, Defer: deferFn, Log: s.log, TimeScale: s.TimeScale, MaxMessages: 50}
+// Env returns the environment for one attempt of a spec; deferFn registers
+// heals. Attempt 0 runs with the suite's seed, later ones (retries of an
+// inconclusive run) with fresh seeds derived from it.
+func (s *Suite) Env(row Row, attempt int, deferFn func(name string, heal HealFunc)) *Env {
+	spec := s.Base
+	spec.Seed = AttemptSeed(s.Seed, attempt)
+	e := &Env{Provider: s.Provider, Spec: spec, Defer: deferFn, Log: s.log, TimeScale: s.TimeScale, MaxMessages: 50,
+		Timing: s.Timing, Slack: s.slack()}
+	if s.opts.Out != "" {
+		e.RunDir = filepath.Join(s.opts.Out, "artifacts", SpecSlug(row, attempt))
+	}
+	return e
 }
 
-// Record keeps a row's outcome for the run record.
-func (s *Suite) Record(o *Outcome) {
+// AttemptSeed is the seed of a spec's attempt: the run's seed first, then
+// fresh ones that a replay of the run derives the same way.
+func AttemptSeed(seed int64, attempt int) int64 {
+	if attempt == 0 {
+		return seed
+	}
+	return (seed*6364136223846793005+int64(attempt)*1442695040888963407)&(1<<31-1) + 1
+}
+
+// SpecSlug names a spec's artifact folder.
+func SpecSlug(row Row, attempt int) string {
+	name := row.Label
+	if row.N == 0 {
+		words := strings.Fields(row.Spec)
+		name += "-" + strings.Join(words[:min(4, len(words))], "-")
+	}
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return -1
+	}, name)
+	if attempt > 0 {
+		name += fmt.Sprintf("-retry%d", attempt)
+	}
+	return name
+}
+
+// Record keeps a spec's final outcome for the run record, with how many
+// attempts it took and the seed of the last.
+func (s *Suite) Record(o *Outcome, attempts int, seed int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.outcomes[o.Name] = o
+	dir := o.RunDir
+	if o.Passed() && !s.opts.Keep {
+		dir = ""
+	}
+	s.runs[o.Name] = specRun{attempts: attempts, seed: seed, dir: dir}
+}
+
+// Tidy removes an attempt's files once its topology is torn down, unless
+// they are evidence: kept for a spec that did not pass (or with Keep). A
+// retried attempt's files go too; the last attempt speaks for the spec.
+func (s *Suite) Tidy(o *Outcome) {
+	if o == nil || o.RunDir == "" || s.opts.Out == "" || s.opts.Keep {
+		return
+	}
+	s.mu.Lock()
+	kept := false
+	if run, ok := s.outcomes[o.Name]; ok && run == o && !o.Passed() {
+		kept = true
+	}
+	s.mu.Unlock()
+	if !kept {
+		_ = os.RemoveAll(o.RunDir)
+	}
+}
+
+// Once makes a heal idempotent, so a heal run early (before a retry) is a
+// no-op when the registered cleanup runs it again.
+func Once(h HealFunc) HealFunc { return HealFunc(fault.Once(h)) }
+
+// Retries is how many times an inconclusive spec is rerun.
+func (s *Suite) Retries() int { return max(s.opts.RetryInconclusive, 0) }
+
+// Verdict turns a row's outcome (and the error it stopped with) into the
+// spec's verdict and reason.
+func Verdict(o *Outcome, err error) (reports.Verdict, string) {
+	switch {
+	case o == nil && err != nil:
+		return reports.Failed, err.Error()
+	case o == nil:
+		return reports.Failed, "no outcome"
+	}
+	switch o.Verdict {
+	case check.Passed:
+		return reports.Passed, ""
+	case check.Inconclusive:
+		return reports.Inconclusive, o.Why
+	}
+	return reports.Failed, o.Why
 }
 
 // SpecResult is the verdict of one spec as the runner saw it.
@@ -207,6 +358,8 @@ func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Re
 		var sp reports.Spec
 		if o, ok := s.outcomes[r.Name]; ok {
 			sp = o.Spec()
+			run := s.runs[r.Name]
+			sp.Attempts, sp.Seed, sp.Artifacts = run.attempts, run.seed, run.dir
 		} else {
 			sp = reports.Spec{Name: r.Name, Labels: r.Labels}
 			if row, ok := RowByName(r.Name); ok {
@@ -220,6 +373,8 @@ func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Re
 		}
 		if r.Verdict == reports.Passed {
 			sp.Failure, sp.HistoryExcerpt = "", nil
+		} else if r.Failure != "" {
+			sp.Failure = r.Failure
 		}
 		rec.Specs = append(rec.Specs, sp)
 		rec.InherentWaitSeconds += sp.InherentWaitSeconds
@@ -241,7 +396,8 @@ func RowByName(name string) (Row, bool) {
 }
 
 // RunAll runs rows in order without Ginkgo (the `chaos run` CLI): heals run
-// after each row, on every path.
+// after each attempt, on every path; an inconclusive spec is rerun with a
+// fresh seed up to Retries times.
 func (s *Suite) RunAll(ctx context.Context, rows []Row, progress io.Writer) ([]SpecResult, error) {
 	var out []SpecResult
 	for _, row := range rows {
@@ -250,55 +406,69 @@ func (s *Suite) RunAll(ctx context.Context, rows []Row, progress io.Writer) ([]S
 		}
 		fmt.Fprintf(progress, "chaos: %-10s %s ...\n", row.Label, row.Spec)
 		start := time.Now()
-		var heals []struct {
-			name string
-			fn   HealFunc
-		}
-		env := s.Env(func(name string, fn HealFunc) {
-			heals = append(heals, struct {
-				name string
-				fn   HealFunc
-			}{name, fn})
-		})
-		o, err := runGuarded(ctx, row, env)
-		var healErr error
-		for i := len(heals) - 1; i >= 0; i-- {
-			hctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if e := heals[i].fn(hctx); e != nil {
-				healErr = errors.Join(healErr, fmt.Errorf("heal %s: %w", heals[i].name, e))
+		var res SpecResult
+		for attempt := 0; ; attempt++ {
+			res = s.runOnce(ctx, row, attempt)
+			if res.Verdict != reports.Inconclusive || attempt >= s.Retries() || ctx.Err() != nil {
+				break
 			}
-			cancel()
+			fmt.Fprintf(progress, "chaos: %-10s INCONCLUSIVE, retrying with a fresh seed (%d of %d): %s\n", row.Label, attempt+1, s.Retries(), firstLine(res.Failure))
 		}
-		res := SpecResult{Name: row.Spec, Labels: []string{row.Label}, Duration: time.Since(start), Verdict: reports.Passed}
-		if o != nil {
-			s.Record(o)
-		}
-		var reasons []string
-		if err != nil {
-			reasons = append(reasons, err.Error())
-		}
-		if healErr != nil {
-			reasons = append(reasons, healErr.Error())
-		}
-		if o != nil {
-			reasons = append(reasons, o.Failures()...)
-		}
-		if len(reasons) > 0 {
-			res.Verdict, res.Failure = reports.Failed, strings.Join(reasons, "\n")
-		}
+		res.Duration = time.Since(start)
 		fmt.Fprintf(progress, "chaos: %-10s %s (%.1fs)\n", row.Label, strings.ToUpper(string(res.Verdict)), res.Duration.Seconds())
-		for _, r := range reasons {
-			fmt.Fprintf(progress, "         %s\n", r)
+		if res.Failure != "" {
+			for _, l := range strings.Split(res.Failure, "\n") {
+				fmt.Fprintf(progress, "         %s\n", l)
+			}
 		}
 		out = append(out, res)
 	}
 	return out, nil
 }
 
+// runOnce runs one attempt of a row and heals whatever it injected.
+func (s *Suite) runOnce(ctx context.Context, row Row, attempt int) SpecResult {
+	var heals []struct {
+		name string
+		fn   HealFunc
+	}
+	env := s.Env(row, attempt, func(name string, fn HealFunc) {
+		heals = append(heals, struct {
+			name string
+			fn   HealFunc
+		}{name, fn})
+	})
+	o, err := runGuarded(ctx, row, env)
+	var healErr error
+	for i := len(heals) - 1; i >= 0; i-- {
+		hctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if e := heals[i].fn(hctx); e != nil {
+			healErr = errors.Join(healErr, fmt.Errorf("heal %s: %w", heals[i].name, e))
+		}
+		cancel()
+	}
+	v, why := Verdict(o, err)
+	if healErr != nil {
+		v, why = reports.Failed, strings.TrimSpace(why+"\n"+healErr.Error())
+	}
+	res := SpecResult{Name: row.Spec, Labels: []string{row.Label}, Verdict: v, Failure: why}
+	if o != nil {
+		if !(v == reports.Inconclusive && attempt < s.Retries() && ctx.Err() == nil) {
+			if v != reports.Passed && o.Verdict == check.Passed {
+				o.Verdict, o.Why = check.Failed, why // a heal failed: keep the files
+			}
+			s.Record(o, attempt+1, env.Spec.Seed)
+		}
+		s.Tidy(o)
+	}
+	return res
+}
+
 func runGuarded(ctx context.Context, row Row, env *Env) (o *Outcome, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
+			o = nil
 		}
 	}()
 	return row.Run(ctx, env)
@@ -321,6 +491,7 @@ func SpecFromConfig(c *config.Config) topology.Spec {
 		CheckpointPolicy: c.Checkpoint.Policy, CheckpointInterval: c.Checkpoint.Interval,
 		SessionTTL: c.Session.TTL, ConflictStrategy: c.ConflictStrategy,
 		RegionHealthInterval: c.RegionHealth.Interval, RegionHealthTimeout: c.RegionHealth.Timeout,
+		RegionHealthyThreshold: c.RegionHealth.HealthyThreshold, RegionUnhealthyThreshold: c.RegionHealth.UnhealthyThreshold,
 		LBHealth: topology.LBHealth{Enabled: true, Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout,
 			FailureThreshold: c.LB.Health.FailureThreshold, SuccessThreshold: c.LB.Health.SuccessThreshold},
 		Outlier:  topology.Outlier{Enabled: c.LB.Outlier.Enabled, ConsecutiveFailures: c.LB.Outlier.ConsecutiveFailures, Ejection: c.LB.Outlier.Ejection},
@@ -356,7 +527,7 @@ func specSummary(s topology.Spec) map[string]any {
 		"alerts":                s.AlertsEnabled,
 		"regions":               regionsSummary(s),
 		"time_scale":            1,
-		"detection_bound":       (time.Duration(s.LBHealth.FailureThreshold)*s.LBHealth.Interval + s.LBHealth.Timeout).String(),
+		"detection_bound":       bounds.LBDetection(bounds.Probe{Interval: s.LBHealth.Interval, Timeout: s.LBHealth.Timeout, Threshold: s.LBHealth.FailureThreshold}, bounds.DefaultHarness).String(),
 		"checkpoint.rpo_window": rpoWindow(s),
 	}
 }
@@ -369,9 +540,9 @@ func configSummary(c *config.Config, k float64, path string) map[string]any {
 	m["real.lb.health"] = fmt.Sprintf("interval %v, timeout %v, threshold %d", c.LB.Health.Interval, c.LB.Health.Timeout, c.LB.Health.FailureThreshold)
 	m["real.checkpoint"] = fmt.Sprintf("%s every %v", c.Checkpoint.Policy, c.Checkpoint.Interval)
 	m["real.session.ttl"] = c.Session.TTL.String()
-	m["real.detection_bound"] = b.WorstDetection.String()
-	m["real.rto_bound"] = b.RTOBound.String()
-	m["real.rpo_bound"] = b.RPOMessages
+	m["real.detection_bound"] = bounds.DefaultHarness.Measured(b.Detection, false).String()
+	m["real.rto_bound"] = bounds.DefaultHarness.Measured(b.RTO, true).String()
+	m["real.rpo_bound"] = b.RPO.Messages
 	return m
 }
 

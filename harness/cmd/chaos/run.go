@@ -24,10 +24,12 @@ func init() {
 	register(command{name: "run", summary: "run the failover test plan and write the report (no Ginkgo)", run: runRun})
 }
 
-// Exit codes of `chaos run` beyond 0 (every row passed) and 2 (bad usage).
+// Exit codes of `chaos run` (and `make chaos`, `chaos verdict`, `chaos
+// soak`) beyond 0 (every row passed) and 2 (bad usage).
 const (
-	exitFailed      = 1   // a row failed, or the run could not start or write its report
-	exitInterrupted = 130 // Ctrl-C / SIGTERM / --timeout: partial record written
+	exitFailed       = 1   // a row failed, or the run could not start or write its report
+	exitInconclusive = 3   // no row failed, but at least one could not be judged (starved machine, scenario not formed)
+	exitInterrupted  = 130 // Ctrl-C / SIGTERM / --timeout: partial record written
 )
 
 // replayPrefix is how the replay line starts: from the module root, like
@@ -58,6 +60,8 @@ type runOptions struct {
 	logPath   string
 	timeout   time.Duration
 	replay    string
+	retries   int
+	keep      bool
 }
 
 func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code int, ok bool) {
@@ -71,9 +75,14 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run, e.g. plan-1,plan-3 or checklist (default: all)")
 	fs.StringVar(&o.logPath, "log", "", "file for the topology's and rows' log (default: OUT/chaos.log; \"off\" discards it)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop the run after this long, as Ctrl-C would (0 = no limit)")
+	fs.IntVar(&o.retries, "retry-inconclusive", 0, "rerun an INCONCLUSIVE row up to N times, each with a fresh seed derived from --seed")
+	fs.BoolVar(&o.keep, "keep", false, "keep every row's artifacts under OUT/artifacts (default: only rows that did not pass)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: chaos run [--config FILE] [--time-scale K] [--seed N] [--provider local|docker|auto] [--out DIR] [--labels plan-1,plan-3]")
-		fmt.Fprintln(fs.Output(), "Exit status: 0 every row passed, 1 a row failed or the run broke, 2 bad usage, 130 interrupted (partial report written).")
+		fmt.Fprintln(fs.Output(), "usage: chaos run [--config FILE] [--time-scale K] [--seed N] [--provider local|docker|auto] [--out DIR] [--labels plan-1,plan-3] [--retry-inconclusive N]")
+		fmt.Fprintln(fs.Output(), "Verdicts: PASSED; FAILED (the system under test misbehaved); INCONCLUSIVE (the harness measured it could not judge:")
+		fmt.Fprintln(fs.Output(), "its machine was starved, or the scenario's situation never formed; the reason is in the report).")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 every row passed, 1 a row failed or the run broke, 2 bad usage, 3 no row failed but one was inconclusive,")
+		fmt.Fprintln(fs.Output(), "130 interrupted (partial report written).")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
@@ -106,6 +115,9 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	}
 	if o.timeout < 0 {
 		return bad("--timeout: must be >= 0 (got %v)", o.timeout)
+	}
+	if o.retries < 0 || o.retries > 10 {
+		return bad("--retry-inconclusive: must be 0..10 (got %d)", o.retries)
 	}
 	var err error
 	if o.labels, err = parseLabels(*labels); err != nil {
@@ -210,6 +222,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
 		Seed: strconv.FormatInt(o.seed, 10), Provider: o.provider, Images: o.images, ConfigPath: o.config,
 		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
+		Out: o.out, Keep: o.keep, RetryInconclusive: o.retries,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "chaos run: %v\n", err)
@@ -218,6 +231,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailed
 	}
+	defer s.Close()
 	rows := selectRows(o.labels)
 	fmt.Fprintf(stdout, "seed: %d\n", s.Seed)
 	fmt.Fprintf(stdout, "time scale: %gx\n", s.TimeScale)
@@ -261,13 +275,15 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.out, reports.HTMLFile))
 	fmt.Fprintf(stdout, "record: %s\n", filepath.Join(o.out, reports.RecordFile))
 	fmt.Fprintf(stdout, "replay: %s\n", rec.Command)
-	fmt.Fprintf(stdout, "result: %d passed, %d failed, %d not run in %.1fs\n",
-		counts[reports.Passed], failed, counts[reports.Skipped], time.Since(started).Seconds())
+	fmt.Fprintf(stdout, "result: %d passed, %d failed, %d inconclusive, %d not run in %.1fs\n",
+		counts[reports.Passed], failed, counts[reports.Inconclusive], counts[reports.Skipped], time.Since(started).Seconds())
 	switch {
 	case interrupted:
 		return exitInterrupted
 	case failed > 0, runErr != nil && !errors.Is(runErr, context.Canceled):
 		return exitFailed
+	case counts[reports.Inconclusive] > 0:
+		return exitInconclusive
 	}
 	return 0
 }

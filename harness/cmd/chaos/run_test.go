@@ -107,7 +107,7 @@ func runPlanRow(t *testing.T, config string) (int, *reports.Record) {
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", repoFile(t, config), "--labels", "plan-1", "--provider", "local",
-		"--out", out, "--timeout", "3m")
+		"--out", out, "--timeout", "3m", "--retry-inconclusive", "2")
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
@@ -145,8 +145,11 @@ func runPlanRow(t *testing.T, config string) (int, *reports.Record) {
 
 func TestRunRecommendedConfigPassesPlan1(t *testing.T) {
 	code, rec := runPlanRow(t, "examples/recommended.yaml")
-	if code != 0 || rec.Specs[0].Verdict != reports.Passed {
-		t.Fatalf("exit %d verdict %s failure %q, want 0 and passed", code, rec.Specs[0].Verdict, rec.Specs[0].Failure)
+	// A starved machine may make the row inconclusive (exit 3) but never failed.
+	s := rec.Specs[0]
+	starved := code == exitInconclusive && s.Verdict == reports.Inconclusive && s.Health != nil && s.Health.Starved
+	if !starved && (code != 0 || s.Verdict != reports.Passed) {
+		t.Fatalf("exit %d verdict %s failure %q, want 0 and passed", code, s.Verdict, s.Failure)
 	}
 }
 
@@ -156,8 +159,25 @@ func TestRunArticleConfigLosesAckedMessages(t *testing.T) {
 	if code != 1 || s.Verdict != reports.Failed {
 		t.Fatalf("exit %d verdict %s, want 1 and failed", code, s.Verdict)
 	}
-	if !strings.Contains(s.Failure, "acknowledged messages lost") {
-		t.Fatalf("plan-1 failure %q does not report lost acknowledged messages", s.Failure)
+	// Periodic checkpoints acknowledge before the store has the message: the
+	// exposure fails the row whether or not this freeze happened to land in
+	// a checkpoint window (at 160x the window is 31 ms).
+	if !strings.Contains(s.Failure, "ack-implies-durable") && !strings.Contains(s.Failure, "acknowledged messages lost") {
+		t.Fatalf("plan-1 failure %q reports neither non-durable acks nor lost ones", s.Failure)
+	}
+	// One number per bound: the detection bound the check enforced,
+	// projected to real time, is the one `chaos validate` prints.
+	var out bytes.Buffer
+	if code := run([]string{"validate", repoFile(t, "examples/article-production.yaml")}, &out, io.Discard); code != 0 {
+		t.Fatalf("validate: code %d", code)
+	}
+	det := s.DetectionCheck()
+	if det == nil || det.Bound == nil || det.Bound.ProjectedText == "" {
+		t.Fatalf("no projected detection bound in the record: %+v", det)
+	}
+	total, _, _ := strings.Cut(det.Bound.ProjectedText, " ")
+	if !strings.Contains(out.String(), "detection:    "+total+" = ") {
+		t.Fatalf("run enforced a detection bound of %s in real time (%s); validate printed:\n%s", total, det.Bound.ProjectedText, out.String())
 	}
 }
 

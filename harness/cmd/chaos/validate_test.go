@@ -38,8 +38,8 @@ func TestValidateArticleConfigWarnsAndPrintsBounds(t *testing.T) {
 	}
 	for _, want := range []string{
 		"checkpoint.policy: periodic checkpoints every 5s can lose",
-		"bounds (worst case, real time):",
-		"detection:    up to 1m34s",
+		"bounds (worst case, real time;",
+		"detection:    1m34.1s = 30s lb.health.interval (first failing round) + 1m0s 2 × lb.health round (max of interval, timeout) + 4s lb.health.timeout (last probe) + 100ms scheduling slack",
 		"RPO:          5s of acknowledged conversation",
 		"session TTL:  1h0m0s",
 	} {

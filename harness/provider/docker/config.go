@@ -81,6 +81,7 @@ func linkAddr(links []link, name string) string {
 
 type rtConfig struct {
 	Region           string       `yaml:"region"`
+	ClockOffset      string       `yaml:"clock_offset,omitempty"`
 	Listen           string       `yaml:"listen"`
 	AdminToken       string       `yaml:"admin_token"`
 	WarmupSecret     string       `yaml:"warmup_secret"`
@@ -187,13 +188,9 @@ type secrets struct {
 	WarmupSecret string
 }
 
-// Region health thresholds: the spec does not tune them, so the runtime's
-// documented defaults (Route 53 style) are written out explicitly.
 const (
-	regionHealthyThreshold   = 2
-	regionUnhealthyThreshold = 3
-	maxMessages              = 50
-	tableName                = "agent_sessions"
+	maxMessages = 50
+	tableName   = "agent_sessions"
 )
 
 // runtimeYAML renders the agent-runtime config of region as seen from inside
@@ -217,8 +214,8 @@ func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, a
 		Health: rtHealth{
 			Interval:           dur(spec.RegionHealthInterval),
 			Timeout:            dur(spec.RegionHealthTimeout),
-			HealthyThreshold:   regionHealthyThreshold,
-			UnhealthyThreshold: regionUnhealthyThreshold,
+			HealthyThreshold:   spec.RegionHealthyThreshold,
+			UnhealthyThreshold: spec.RegionUnhealthyThreshold,
 		},
 		Failover: rtFailover{Auto: true},
 		Cache: rtCache{
@@ -234,6 +231,9 @@ func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, a
 		ep := "http://" + linkAddr(links, topology.PeerLink(region, r.Name))
 		if r.Name == region {
 			ep = fmt.Sprintf("http://127.0.0.1:%d", runtimePort)
+			if r.ClockOffset != 0 {
+				c.ClockOffset = dur(r.ClockOffset)
+			}
 		}
 		c.Regions = append(c.Regions, rtRegion{Name: r.Name, Endpoint: ep, Weight: r.Weight, Priority: r.Priority})
 	}

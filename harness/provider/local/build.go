@@ -29,18 +29,23 @@ var (
 
 // BuildBinaries makes sure agent-runtime and global-lb exist in dir and
 // returns dir. With dir empty it uses $CHAOS_BIN_DIR when that holds both
-// binaries (no build), else a per-user cache directory. Builds happen once per
-// process per directory; go's build cache keeps rebuilds fast.
+// binaries (no build), else .run/bin in this checkout, so two checkouts
+// never run each other's binaries. Builds happen once per process per
+// directory; go's build cache keeps rebuilds fast.
 func BuildBinaries(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot()
 	if dir == "" {
 		if env := os.Getenv(EnvBinDir); env != "" {
 			if haveBinaries(env) {
 				return env, nil
 			}
 			dir = env
-		} else {
-			dir = filepath.Join(os.TempDir(), fmt.Sprintf("failover-harness-bin-%d", os.Getuid()))
+		} else if err == nil {
+			dir = filepath.Join(root, ".run", "bin")
 		}
+	}
+	if err != nil {
+		return "", err
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -49,10 +54,6 @@ func BuildBinaries(ctx context.Context, dir string) (string, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("bin dir %s: %w", dir, err)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {

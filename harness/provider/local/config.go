@@ -23,6 +23,7 @@ type rtRegion struct {
 
 type runtimeConfig struct {
 	Region       string `yaml:"region"`
+	ClockOffset  string `yaml:"clock_offset,omitempty"`
 	Listen       string `yaml:"listen"`
 	AdminToken   string `yaml:"admin_token"`
 	WarmupSecret string `yaml:"warmup_secret"`

@@ -264,8 +264,11 @@ func (c *Cluster) writeRuntimeConfig(r *regionState, listen map[string]string, d
 	rc.ConflictStrategy = s.ConflictStrategy
 	rc.Health.Interval = s.RegionHealthInterval.String()
 	rc.Health.Timeout = s.RegionHealthTimeout.String()
-	rc.Health.HealthyThreshold = 2
-	rc.Health.UnhealthyThreshold = 2
+	rc.Health.HealthyThreshold = s.RegionHealthyThreshold
+	rc.Health.UnhealthyThreshold = s.RegionUnhealthyThreshold
+	if r.spec.ClockOffset != 0 {
+		rc.ClockOffset = r.spec.ClockOffset.String()
+	}
 	rc.Failover.Auto = true
 	rc.Cache.TTL = s.CacheTTL.String()
 	rc.Cache.Staleness = s.WarmupStaleness.String()
@@ -380,7 +383,8 @@ func (c *Cluster) LBURL() string { return c.lbURL }
 // AdminToken is the bearer token of every region's admin API.
 func (c *Cluster) AdminToken() string { return c.token }
 
-// LBStatus reads GET /lb/status.
+// LBStatus reads GET /lb/status, its times moved onto the harness's clock
+// (topology.LBStatus.AlignClock).
 func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	var st topology.LBStatus
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.lbURL+"/lb/status", nil)
@@ -388,6 +392,7 @@ func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 		return st, err
 	}
 	resp, err := c.http.Do(req)
+	received := time.Now() // the LB built the body before its headers arrived
 	if err != nil {
 		return st, err
 	}
@@ -398,6 +403,7 @@ func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return st, fmt.Errorf("lb status: %w", err)
 	}
+	st.AlignClock(received)
 	return st, nil
 }
 

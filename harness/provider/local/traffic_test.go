@@ -30,17 +30,17 @@ func TestTrafficThroughLBChecksPass(t *testing.T) {
 	}
 	final := map[string]check.Conversation{}
 	for s, cv := range convs {
-		final[s] = check.Conversation{IDs: cv.MessageIDs, Times: cv.Times}
+		final[s] = check.Conversation{IDs: cv.MessageIDs, Versions: cv.Versions, Messages: cv.Messages}
 	}
 	for _, r := range []check.Result{
-		check.LostAcked(h.Ops(), final, 25),
+		check.LostAcked(check.Lost(h.Ops(), final, 50, nil)),
 		check.VersionsMonotonic(h.Ops()),
 	} {
 		if !r.OK {
 			t.Fatalf("%s: %s", r.Name, r.Reason)
 		}
 	}
-	if r := check.ErrorRate(h.Ops(), time.Time{}, time.Now(), 0); !r.OK {
+	if r := check.ErrorRate(h.Ops(), time.Time{}, time.Now(), 0.001, check.DefaultFalseAlarm); !r.OK {
 		t.Fatalf("healthy topology: %s", r.Reason)
 	}
 }

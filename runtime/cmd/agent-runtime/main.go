@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // region to their own log lines.
 func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.Writer) error {
 	log := base.With("region", cfg.Region)
+	// The one wall clock of this region (clock_offset simulates skew); every
+	// component that reads wall time gets it.
+	now := cfg.Clock()
 	strategy, err := store.ParseStrategy(cfg.ConflictStrategy)
 	if err != nil {
 		return err
@@ -72,7 +75,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	}
 	dyn, err := store.NewDynamo(ctx, store.DynamoConfig{
 		Endpoint: cfg.DynamoDB.Endpoint, Table: cfg.DynamoDB.Table, AWSRegion: cfg.DynamoDB.AWSRegion,
-		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Strategy: strategy,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Strategy: strategy, Now: now,
 		// A partitioned store must fail a request well inside a client's patience.
 		OpTimeout: cfg.Health.Timeout,
 	})
@@ -110,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	router, err := region.NewRouter(region.Config{
 		Regions: regions, Self: cfg.Region, Timeout: cfg.Health.Timeout,
 		HealthyThreshold: cfg.Health.HealthyThreshold, UnhealthyThreshold: cfg.Health.UnhealthyThreshold,
-		Client: peerClient,
+		Client: peerClient, Now: now,
 	})
 	if err != nil {
 		return err
@@ -128,9 +131,9 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 			Addr: cfg.Redis.Addr, DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to, MaxRetries: 0,
 		})
 		defer rdb.Close()
-		c = cache.New(rdb, cfg.Region, cfg.Cache.TTL, time.Now)
+		c = cache.New(rdb, cfg.Region, cfg.Cache.TTL, now)
 		if cfg.WarmupSecret != "" {
-			repl, err = newReplicator(cfg, c, peerClient, router)
+			repl, err = newReplicator(cfg, c, peerClient, router, now)
 			if err != nil {
 				return err
 			}
@@ -140,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	svc, err := agent.New(agent.Config{
 		Region: cfg.Region, Store: dyn, Cache: c, Replicator: broadcastIf(cfg.Cache.Replicate, repl),
 		Model: model.FakeLLM{Latency: cfg.Model.Latency}, Policy: policy, Interval: cfg.Checkpoint.Interval,
-		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Logger: base,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Now: now, Logger: base,
 	})
 	if err != nil {
 		return err
@@ -148,7 +151,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	sender := alert.NewSender(cfg.Alert.Webhook, peerClient, "agent-runtime/"+cfg.Region)
 	fm, err := failover.New(failover.Config{
 		Router: router, Self: cfg.Region, Interval: cfg.Health.Interval, Auto: cfg.Failover.Auto,
-		Alert: sender, Flusher: svc, Logger: log, // the manager does not add the region itself
+		Alert: sender, Flusher: svc, Now: now, Logger: log, // the manager does not add the region itself
 	})
 	if err != nil {
 		return err
@@ -156,7 +159,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	srv, err := server.New(server.Config{
 		Region: cfg.Region, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl,
 		Router: router, Failover: fm, Alert: sender, AdminToken: cfg.AdminToken,
-		HealthTimeout: cfg.Health.Timeout, Logger: base,
+		HealthTimeout: cfg.Health.Timeout, Logger: base, Now: now,
 	})
 	if err != nil {
 		return err
@@ -172,7 +175,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 		repl.Start(bg)
 	}
 	fm.Start(bg)
-	log.Info("listening", "addr", addr, "policy", string(policy), "strategy", string(strategy))
+	log.Info("listening", "addr", addr, "policy", string(policy), "strategy", string(strategy), "clock_offset", cfg.ClockOffset.String())
 	fmt.Fprintf(stdout, "READY region=%s addr=%s\n", cfg.Region, addr)
 	if repl != nil && cfg.Cache.WarmOnStart {
 		go func() {
@@ -221,10 +224,10 @@ func broadcastIf(on bool, repl *cache.Replicator) *cache.Replicator {
 
 // newReplicator replicates to every other configured region, reached at
 // the endpoint this region uses for it.
-func newReplicator(cfg config.Config, c *cache.Cache, client *http.Client, router *region.Router) (*cache.Replicator, error) {
+func newReplicator(cfg config.Config, c *cache.Cache, client *http.Client, router *region.Router, now func() time.Time) (*cache.Replicator, error) {
 	return cache.NewReplicator(cache.ReplicatorConfig{
 		Region: cfg.Region, Secret: []byte(cfg.WarmupSecret), Staleness: cfg.Cache.Staleness, Cache: c,
-		Client: client, SendTimeout: cfg.Health.Timeout,
+		Client: client, SendTimeout: cfg.Health.Timeout, Now: now,
 		Peers: func() []cache.Peer {
 			var peers []cache.Peer
 			for _, r := range router.Regions() {

@@ -171,3 +171,73 @@ func TestMissingTableFailsAtStart(t *testing.T) {
 		t.Fatalf("code %d, stderr %q; want exit 1 naming dynamodb.table", code, errb.String())
 	}
 }
+
+// A region started with --clock-offset 5s reads every wall time 5 s ahead:
+// the store writes its expiry and lastActiveAt, and the agent its message
+// timestamps, from the one skewed clock.
+func TestClockOffsetSkewsWrites(t *testing.T) {
+	ep := dynamotest.Endpoint(t)
+	const ttl = time.Hour
+	table := fmt.Sprintf("skewed_%d", time.Now().UnixNano()) // fresh even on a shared $DYNAMODB_ENDPOINT
+	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-secret", "s",
+		"--dynamodb-endpoint", ep, "--dynamodb-table", table, "--dynamodb-create-table", "--redis-addr", "",
+		"--session-ttl", ttl.String(), "--clock-offset", "5s"}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, args, pw, logs)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exit:
+		case <-time.After(15 * time.Second):
+			t.Error("no graceful stop")
+		}
+	})
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("no READY line; logs:\n%s", logs.String())
+	}
+	addr, _ := strings.CutPrefix(sc.Text(), "READY region=us-east-1 addr=")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	post := func(path, body string) {
+		res, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %d", path, res.StatusCode)
+		}
+	}
+	before := time.Now()
+	post("/v1/sessions", `{"user_id":"u","session_id":"s1"}`)
+	post("/v1/sessions/s1/messages", `{"message_id":"m1","content":"hi"}`)
+	after := time.Now()
+
+	st, err := store.NewDynamo(context.Background(), store.DynamoConfig{Endpoint: ep, Table: table, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := st.Get(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const off = 5 * time.Second
+	within := func(what string, got, lo, hi time.Time) {
+		t.Helper()
+		if got.Before(lo.Truncate(time.Millisecond)) || got.After(hi) {
+			t.Errorf("%s = %s, want between %s and %s (5 s ahead)", what, got.Format(time.RFC3339Nano), lo.Format(time.RFC3339Nano), hi.Format(time.RFC3339Nano))
+		}
+	}
+	within("lastActiveAt", sess.LastActiveAt, before.Add(off), after.Add(off))
+	within("expiresAt", sess.ExpiresAt, before.Add(off+ttl), after.Add(off+ttl))
+	if len(sess.Messages) != 2 {
+		t.Fatalf("messages: %+v", sess.Messages)
+	}
+	within("message timestamp", sess.Messages[0].Timestamp, before.Add(off), after.Add(off))
+}

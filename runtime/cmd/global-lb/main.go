@@ -156,6 +156,8 @@ func defaultOf(c lb.Config, field string) string {
 		return c.Listen
 	case "seed":
 		return fmt.Sprint(c.Seed)
+	case "clock_offset":
+		return c.ClockOffset.String()
 	case "health.path":
 		return c.Health.Path
 	case "health.interval":

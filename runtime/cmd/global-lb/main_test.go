@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,10 +45,11 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	ready := make(chan string, 1)
 	out := &lineWriter{line: ready}
+	before := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--listen", "127.0.0.1:0", "--health-interval", "50ms"}, out, io.Discard)
+		done <- run(ctx, []string{"--config", cfg, "--listen", "127.0.0.1:0", "--health-interval", "50ms", "--clock-offset", "-90m"}, out, io.Discard)
 	}()
 	var line string
 	select {
@@ -66,6 +68,25 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("/lb/health: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	resp, err = http.Get("http://" + addr + "/lb/status")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/lb/status: %v %v", resp, err)
+	}
+	var st struct {
+		Now    time.Time `json:"now"`
+		Health struct {
+			Enabled         bool    `json:"enabled"`
+			IntervalSeconds float64 `json:"interval_seconds"`
+		} `json:"health"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	after := time.Now()
+	// --clock-offset shifts the LB's clock; --health-interval overrides the file.
+	if off := -90 * time.Minute; err != nil || st.Now.Before(before.Add(off).Round(0)) || st.Now.After(after.Add(off).Round(0)) ||
+		!st.Health.Enabled || st.Health.IntervalSeconds != 0.05 {
+		t.Fatalf("/lb/status now %v (want within %v..%v), health %+v, err %v", st.Now, before.Add(off), after.Add(off), st.Health, err)
+	}
 	resp, err = http.Get("http://" + addr + "/anything")
 	if err != nil || resp.Header.Get("X-Served-By") != "us-east-1" {
 		t.Fatalf("proxy: %v %v", resp, err)
@@ -90,6 +111,8 @@ func TestRunBadValuesExit2NamingField(t *testing.T) {
 		"retry.attempts":           {"--region", "a=http://127.0.0.1:1", "--retry-attempts", "x"},
 		"regions[0].url":           {"--region", "a=nope"},
 		"no-such-flag":             {"--no-such-flag", "1"},
+		"clock_offset: must be":    {"--region", "a=http://127.0.0.1:1", "--clock-offset", "25h"},
+		"clock_offset: invalid":    {"--region", "a=http://127.0.0.1:1", "--clock-offset", "soon"},
 	}
 	for want, args := range cases {
 		var errOut bytes.Buffer
@@ -105,7 +128,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, io.Discard, &errOut); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, f := range []string{"-config", "-health-failure-threshold", "-retry-per-try-timeout", "-alert-webhook", "-region"} {
+	for _, f := range []string{"-config", "-health-failure-threshold", "-retry-per-try-timeout", "-alert-webhook", "-region", "-clock-offset"} {
 		if !strings.Contains(errOut.String(), f) {
 			t.Errorf("usage lacks %s", f)
 		}

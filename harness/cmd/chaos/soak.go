@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/agentops/failover-harness/reports"
+	"github.com/agentops/failover-harness/scenarios/plan"
+)
+
+func init() {
+	register(command{name: "soak", summary: "run the plan many times with fresh seeds (optionally with the CPU loaded) and tabulate the verdicts", run: runSoak})
+	register(command{name: "burn", summary: "(internal) keep one core busy until killed or --for elapses; soak --cpu-load uses it", run: runBurn})
+}
+
+type soakOptions struct {
+	runs     int
+	provider string
+	images   string
+	config   string
+	labels   []string
+	out      string
+	load     int
+	retries  int
+	timeout  time.Duration
+}
+
+func runSoak(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); stop() }()
+	var o soakOptions
+	fs := flag.NewFlagSet("chaos soak", flag.ContinueOnError)
+	fs.IntVar(&o.runs, "runs", 10, "how many times to run the plan, each with a fresh random seed")
+	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
+	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local | auto")
+	fs.StringVar(&o.config, "config", "", "failover config YAML (default: built-in, time-compressed settings)")
+	labels := fs.String("labels", "", "comma-separated labels of the rows to run (default: all)")
+	fs.StringVar(&o.out, "out", filepath.Join("reports", "soak"), "directory for each run's record (run-N/) and the table (soak.json, soak.txt)")
+	fs.IntVar(&o.load, "cpu-load", 0, "keep this many cores busy with child processes for the whole soak (stopped by PID at the end)")
+	fs.IntVar(&o.retries, "retry-inconclusive", 0, "rerun an INCONCLUSIVE row up to N times within a run")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Hour, "stop the soak after this long, as Ctrl-C would")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: chaos soak [--runs N] [--provider local|docker|auto] [--config FILE] [--labels ...] [--cpu-load N] [--out DIR]")
+		fmt.Fprintln(fs.Output(), "Runs the plan N times with fresh seeds and prints, per spec, how many runs passed, failed and were")
+		fmt.Fprintln(fs.Output(), "inconclusive, with the replay command and reason of every run that did not pass.")
+		fmt.Fprintln(fs.Output(), "Exit status: 0 every run of every spec passed, 1 one failed, 2 bad usage, 3 none failed but one was inconclusive, 130 interrupted.")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "chaos soak: "+format+"\n", a...)
+		return 2
+	}
+	var err error
+	switch {
+	case o.runs < 1 || o.runs > 1000:
+		return bad("--runs: must be 1..1000 (got %d)", o.runs)
+	case o.load < 0 || o.load > 64:
+		return bad("--cpu-load: must be 0..64 (got %d)", o.load)
+	case o.retries < 0 || o.retries > 10:
+		return bad("--retry-inconclusive: must be 0..10 (got %d)", o.retries)
+	case o.out == "":
+		return bad("--out: must not be empty")
+	}
+	switch o.provider {
+	case "local", "docker", "auto":
+	default:
+		return bad("--provider: %q is not one of local, docker, auto", o.provider)
+	}
+	if o.labels, err = parseLabels(*labels); err != nil {
+		return bad("--labels: %v", err)
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v reached", o.timeout))
+		defer cancel()
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return bad("--out: %v", err)
+	}
+	if o.load > 0 {
+		stopLoad, err := startBurners(o.load, o.timeout)
+		if err != nil {
+			fmt.Fprintf(stderr, "chaos soak: --cpu-load: %v\n", err)
+			return exitFailed
+		}
+		defer stopLoad()
+		fmt.Fprintf(stderr, "chaos soak: %d busy-loop processes loading the CPU\n", o.load)
+	}
+	return soak(ctx, o, stdout, stderr)
+}
+
+// soakRow is one spec's tally over the runs.
+type soakRow struct {
+	Label        string      `json:"label"`
+	Spec         string      `json:"spec"`
+	Passed       int         `json:"passed"`
+	Failed       int         `json:"failed"`
+	Inconclusive int         `json:"inconclusive"`
+	NotPassed    []soakEntry `json:"not_passed,omitempty"`
+}
+
+type soakEntry struct {
+	Run     int    `json:"run"`
+	Verdict string `json:"verdict"`
+	Replay  string `json:"replay"`
+	Reason  string `json:"reason"`
+	Record  string `json:"record"`
+}
+
+func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
+	rows := selectRows(o.labels)
+	tally := map[string]*soakRow{}
+	var order []string
+	for _, r := range rows {
+		tally[r.Spec] = &soakRow{Label: r.Label, Spec: r.Spec}
+		order = append(order, r.Spec)
+	}
+	started := time.Now()
+	done := 0
+	for i := 1; i <= o.runs && ctx.Err() == nil; i++ {
+		seed := rand.Int64N(1<<31-1) + 1
+		dir := filepath.Join(o.out, fmt.Sprintf("run-%d", i))
+		replay := fmt.Sprintf("go run ./harness/cmd/chaos run --seed %d --provider %s", seed, o.provider)
+		if o.config != "" {
+			replay += " --config " + shellQuote(o.config)
+		}
+		fmt.Fprintf(stderr, "chaos soak: run %d of %d (seed %d)\n", i, o.runs, seed)
+		log, err := os.Create(filepath.Join(dir + ".log"))
+		if err != nil {
+			fmt.Fprintf(stderr, "chaos soak: %v\n", err)
+			return exitFailed
+		}
+		s, err := plan.NewSuite(ctx, plan.SuiteOptions{
+			Seed: strconv.FormatInt(seed, 10), Provider: o.provider, Images: o.images, ConfigPath: o.config,
+			Command: replay, Log: log, Progress: io.Discard, Out: dir, RetryInconclusive: o.retries,
+		})
+		if err != nil {
+			log.Close()
+			fmt.Fprintf(stderr, "chaos soak: %v\n", err)
+			return exitFailed
+		}
+		t0 := time.Now()
+		results, _ := s.RunAll(ctx, rows, io.Discard)
+		rec := s.BuildRecord(results, t0)
+		s.Close()
+		log.Close()
+		if err := plan.WriteOutputs(dir, rec); err != nil {
+			fmt.Fprintf(stderr, "chaos soak: write run %d: %v\n", i, err)
+		}
+		if ctx.Err() != nil {
+			break // an interrupted run's verdicts are not counted
+		}
+		done++
+		var line []string
+		for _, sp := range rec.Specs {
+			t := tally[sp.Name]
+			if t == nil {
+				continue
+			}
+			switch sp.Verdict {
+			case reports.Passed:
+				t.Passed++
+				continue
+			case reports.Failed:
+				t.Failed++
+			case reports.Inconclusive:
+				t.Inconclusive++
+			default:
+				continue
+			}
+			line = append(line, fmt.Sprintf("%s %s", t.Label, strings.ToUpper(string(sp.Verdict))))
+			t.NotPassed = append(t.NotPassed, soakEntry{Run: i, Verdict: string(sp.Verdict),
+				Replay: replay + " --labels " + t.Label, Reason: firstLine(sp.Failure), Record: filepath.Join(dir, reports.RecordFile)})
+		}
+		status := "all passed"
+		if len(line) > 0 {
+			status = strings.Join(line, ", ")
+		}
+		fmt.Fprintf(stderr, "chaos soak: run %d: %s (%.0fs)\n", i, status, time.Since(t0).Seconds())
+	}
+	table := make([]*soakRow, 0, len(order))
+	for _, n := range order {
+		table = append(table, tally[n])
+	}
+	var b strings.Builder
+	writeSoakTable(&b, table, done, o, time.Since(started))
+	fmt.Fprint(stdout, b.String())
+	_ = os.WriteFile(filepath.Join(o.out, "soak.txt"), []byte(b.String()), 0o644)
+	if data, err := json.MarshalIndent(map[string]any{"runs": done, "cpu_load": o.load, "provider": o.provider, "config": o.config, "specs": table}, "", "  "); err == nil {
+		_ = os.WriteFile(filepath.Join(o.out, "soak.json"), append(data, '\n'), 0o644)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "chaos soak: interrupted (%v) after %d complete runs\n", context.Cause(ctx), done)
+		return exitInterrupted
+	}
+	counts := map[reports.Verdict]int{}
+	for _, t := range table {
+		counts[reports.Failed] += t.Failed
+		counts[reports.Inconclusive] += t.Inconclusive
+	}
+	return exitCode(counts)
+}
+
+func writeSoakTable(w io.Writer, table []*soakRow, runs int, o soakOptions, took time.Duration) {
+	cfg := "built-in"
+	if o.config != "" {
+		cfg = o.config
+	}
+	fmt.Fprintf(w, "soak: %d runs, provider %s, config %s, cpu load %d, %.0fs\n\n", runs, o.provider, cfg, o.load, took.Seconds())
+	fmt.Fprintf(w, "| %-9s | %-60s | %6s | %6s | %12s |\n", "label", "spec", "passed", "failed", "inconclusive")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 11), strings.Repeat("-", 62), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 14))
+	var tp, tf, ti int
+	for _, t := range table {
+		spec := t.Spec
+		if len(spec) > 60 {
+			spec = spec[:57] + "..."
+		}
+		fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d |\n", t.Label, spec, t.Passed, t.Failed, t.Inconclusive)
+		tp, tf, ti = tp+t.Passed, tf+t.Failed, ti+t.Inconclusive
+	}
+	fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d |\n", "total", fmt.Sprintf("%d spec runs", tp+tf+ti), tp, tf, ti)
+	var notes []string
+	for _, t := range table {
+		for _, e := range t.NotPassed {
+			notes = append(notes, fmt.Sprintf("run %d %s %s: %s\n    replay: %s", e.Run, t.Label, strings.ToUpper(e.Verdict), e.Reason, e.Replay))
+		}
+	}
+	sort.Strings(notes)
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nruns that did not pass:\n")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+}
+
+// startBurners starts n child processes that each keep a core busy, for at
+// most limit (they also die with this process), and returns their stopper.
+func startBurners(n int, limit time.Duration) (func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 3 * time.Hour
+	}
+	var cmds []*exec.Cmd
+	stop := func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill() // by PID: only the processes started here
+			_ = c.Wait()
+		}
+	}
+	for i := 0; i < n; i++ {
+		c := exec.Command(self, "burn", "--for", limit.String())
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		cmds = append(cmds, c)
+	}
+	return stop, nil
+}
+
+func runBurn(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("chaos burn", flag.ContinueOnError)
+	d := fs.Duration("for", time.Hour, "stop after this long")
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	end := time.Now().Add(*d)
+	x := uint64(1)
+	for time.Now().Before(end) {
+		for i := 0; i < 1_000_000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	if x == 0 {
+		fmt.Fprintln(stdout, x)
+	}
+	return 0
+}
