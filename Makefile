@@ -16,12 +16,12 @@ RETRY_INCONCLUSIVE ?= 0
 RACE_PKGS := ./runtime/... $(shell $(GO) list ./harness/... | grep -v /harness/cmd/chaos) ./reports/...
 E2E_PKGS := ./harness/cmd/chaos/... ./scenarios/...
 
-.PHONY: help deps test vet fmt-check unit scenarios-selftest chaos soak images bench clean
+.PHONY: help deps test tidy-check vet fmt-check unit scenarios-selftest chaos soak images bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-test: deps fmt-check vet unit ## every test: gofmt, go vet, unit+integration (race), fuzz seed corpora, scenario self-tests
+test: deps fmt-check tidy-check vet unit ## every test: gofmt, go mod tidy, go vet, unit+integration (race), fuzz seed corpora, scenario self-tests
 
 deps: ## install what the tests use: Debian's redis-server and chromium (apt-get, once), Go modules
 	@bash scripts/ci-setup.sh
@@ -29,6 +29,9 @@ deps: ## install what the tests use: Debian's redis-server and chromium (apt-get
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+tidy-check:
+	$(GO) mod tidy -diff
 
 vet:
 	$(GO) vet ./...

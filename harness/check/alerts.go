@@ -1,8 +1,6 @@
 package check
 
 import (
-	"time"
-
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -18,24 +16,25 @@ func firing(alerts []topology.Alert, name string) []topology.Alert {
 }
 
 // AlertReceived fails when no firing alert called name arrived within bound
-// of since (the moment the condition began, on the harness's clock).
-func AlertReceived(alerts []topology.Alert, name string, since time.Time, bound bounds.Duration) Result {
+// of the fault that began the condition (measured from the injection's end,
+// when it surely was in effect; on the harness's clock).
+func AlertReceived(alerts []topology.Alert, name string, f Fault, bound bounds.Duration) Result {
 	rn := "alert-received(" + name + ")"
 	b := TimeBound(bound)
-	f := firing(alerts, name)
-	if len(f) == 0 {
+	fired := firing(alerts, name)
+	if len(fired) == 0 {
 		return result(rn, Liveness, false, 0, "s", b, "no firing %s alert reached on-call", name)
 	}
-	first := f[0]
-	for _, a := range f {
+	first := fired[0]
+	for _, a := range fired {
 		if a.At.Before(first.At) {
 			first = a
 		}
 	}
-	d := first.At.Sub(since)
-	if d < 0 {
-		return result(rn, Liveness, false, d.Seconds(), "s", b, "a %s alert fired %s before the condition began: a page while a region was still in rotation", name, bounds.Round(-d))
+	if first.At.Before(f.Start) {
+		return result(rn, Liveness, false, -1, "s", b, "a %s alert fired %s before the condition began: a page while a region was still in rotation", name, bounds.Round(f.Start.Sub(first.At)))
 	}
+	d := max(0, first.At.Sub(f.End))
 	if d > bound.Total() {
 		return result(rn, Liveness, false, d.Seconds(), "s", b, "the first %s alert arrived %s after the condition began > bound %s", name, bounds.Round(d), bound)
 	}

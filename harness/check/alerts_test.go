@@ -33,7 +33,7 @@ func TestAlerts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := AlertReceived(c.alerts, name, at(0), within)
+			r := AlertReceived(c.alerts, name, Fault{Start: at(0), End: at(0)}, within)
 			if r.OK != c.receivedOK || !near(r.Value, c.receivedValue) || r.Class != Liveness || r.Name != "alert-received(NoHealthyRegion)" {
 				t.Errorf("AlertReceived = %+v: want ok %v value %v", r, c.receivedOK, c.receivedValue)
 			}
@@ -54,12 +54,12 @@ func TestAlerts(t *testing.T) {
 // starved machine) while a storm fails whatever the machine did.
 func TestAlertsJudged(t *testing.T) {
 	const name = "NoHealthyRegion"
-	none := []Result{AlertReceived(nil, name, at(0), bound(time.Second)), AlertOnce(nil, name, 3)}
+	none := []Result{AlertReceived(nil, name, Fault{Start: at(0), End: at(0)}, bound(time.Second)), AlertOnce(nil, name, 3)}
 	if v, _ := Judge(none, Health{Starved: true}); v != Inconclusive {
 		t.Errorf("no alert on a starved machine: %s", v)
 	}
 	storm := []topology.Alert{alert(name, "firing", 10), alert(name, "firing", 20)}
-	rs := []Result{AlertReceived(storm, name, at(0), bound(time.Second)), AlertOnce(storm, name, 3)}
+	rs := []Result{AlertReceived(storm, name, Fault{Start: at(0), End: at(0)}, bound(time.Second)), AlertOnce(storm, name, 3)}
 	if v, _ := Judge(rs, Health{Starved: true}); v != Failed || rs[1].Verdict != Failed {
 		t.Errorf("a storm on a starved machine: %s / %s", v, rs[1].Verdict)
 	}

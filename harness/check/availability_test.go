@@ -97,7 +97,7 @@ func TestDetectionTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := DetectionTime(at(0), trs, c.region, c.healthOnly, det)
+			r := DetectionTime(Fault{Start: at(0), End: at(0)}, trs, c.region, c.healthOnly, det)
 			if r.OK != c.ok || r.Class != Liveness || r.Unit != "s" || !(r.Value == c.value || near(r.Value, c.value)) {
 				t.Errorf("%+v: want ok %v value %v", r, c.ok, c.value)
 			}
@@ -115,11 +115,11 @@ func TestTimeBoundIsTheBoundsDuration(t *testing.T) {
 	det := bounds.RTO(bounds.Probe{Interval: 100 * time.Millisecond, Timeout: 150 * time.Millisecond, Threshold: 2},
 		bounds.Retry{Enabled: true, Attempts: 2, PerTry: 200 * time.Millisecond}, bounds.DefaultHarness)
 	for _, r := range []Result{
-		DetectionTime(at(0), []topology.Transition{tr("a", "active", "down", 100)}, "a", false, det),
-		DetectionTime(at(0), nil, "a", false, det),
+		DetectionTime(Fault{Start: at(0), End: at(0)}, []topology.Transition{tr("a", "active", "down", 100)}, "a", false, det),
+		DetectionTime(Fault{Start: at(0), End: at(0)}, nil, "a", false, det),
 		RTO(seq(msg("s", "m", 0, 200)), at(0), at(100), det),
 		NoTrafficAfterDown(nil, "a", at(0), det),
-		AlertReceived(nil, "X", at(0), det),
+		AlertReceived(nil, "X", Fault{Start: at(0), End: at(0)}, det),
 	} {
 		b := r.Bound
 		if b == nil {
@@ -364,5 +364,29 @@ func TestServedOnlyBy(t *testing.T) {
 				t.Errorf("%+v: want ok %v other %v", r, c.ok, c.other)
 			}
 		})
+	}
+}
+
+// A slow injection (a docker stop) may let the LB act before it returns:
+// that verdict counts, and detection is measured from the injection's end,
+// so the injection's own duration never makes detection look slow.
+func TestDetectionTimeAcrossASlowInjection(t *testing.T) {
+	det := bounds.Duration{Terms: []bounds.Term{{Name: "b", D: 400 * time.Millisecond}}}
+	f := Fault{Start: at(0), End: at(250)}
+	trs := []topology.Transition{tr("a", "active", "ejected", 180), tr("a", "ejected", "degraded", 900)}
+	r := DetectionTime(f, trs, "a", false, det)
+	if !r.OK || r.Value != 0 {
+		t.Fatalf("marked during the injection: %+v, want ok at 0s", r)
+	}
+	if !strings.Contains(r.Reason, "injection that took 250ms") {
+		t.Fatalf("reason should state the injection window: %s", r.Reason)
+	}
+	r = DetectionTime(f, []topology.Transition{tr("a", "active", "down", 600)}, "a", false, det)
+	if !r.OK || r.Value != 0.35 {
+		t.Fatalf("marked 350ms after the injection returned: %+v", r)
+	}
+	r = DetectionTime(f, []topology.Transition{tr("a", "active", "down", 600)}, "a", false, bounds.Duration{Terms: []bounds.Term{{Name: "b", D: 200 * time.Millisecond}}})
+	if r.OK {
+		t.Fatalf("350ms > 200ms bound must fail: %+v", r)
 	}
 }

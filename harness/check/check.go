@@ -126,7 +126,11 @@ type Health struct {
 	HarnessLagAt float64 `json:"harness_lag_at"`      // seconds since the spec started
 	Samples      int     `json:"samples"`
 	LBLag        float64 `json:"lb_lag_seconds"` // worst lateness of an LB health round
+	LBLagAt      float64 `json:"lb_lag_at"`      // seconds since the spec started
 	LBRounds     int     `json:"lb_rounds"`
+	// LBStall is how much of the window the LB's health loop ran no round
+	// it should have run (a loop stalled now has no late round to show).
+	LBStall float64 `json:"lb_stall_seconds,omitempty"`
 	Starved      bool    `json:"starved"`
 	Reason       string  `json:"reason"`
 }
@@ -136,15 +140,19 @@ type Health struct {
 // (timeouts firing late inside probes, round trips), so half of it is the
 // most the measured part may take.
 func (h *Health) Assess() {
-	used := h.HarnessLag + h.LBLag
+	used := h.HarnessLag + max(h.LBLag, h.LBStall)
 	h.Starved = used > h.Slack/2
 	state := "kept time"
 	if h.Starved {
 		state = "was starved"
 	}
 	sec := func(v float64) time.Duration { return bounds.Round(time.Duration(v * float64(time.Second))) }
-	h.Reason = fmt.Sprintf("machine %s: harness timers up to %s late (at +%.2fs, %d samples), LB health rounds up to %s late (%d rounds); at most %s of the %s scheduling slack may go to measured lateness",
-		state, sec(h.HarnessLag), h.HarnessLagAt, h.Samples, sec(h.LBLag), h.LBRounds, sec(h.Slack/2), sec(h.Slack))
+	stall := ""
+	if h.LBStall > 0 {
+		stall = fmt.Sprintf(", its loop %s behind schedule", sec(h.LBStall))
+	}
+	h.Reason = fmt.Sprintf("machine %s: harness timers up to %s late (at +%.2fs, %d samples), LB health rounds up to %s late (at +%.2fs, %d rounds%s); at most %s of the %s scheduling slack may go to measured lateness",
+		state, sec(h.HarnessLag), h.HarnessLagAt, h.Samples, sec(h.LBLag), h.LBLagAt, h.LBRounds, stall, sec(h.Slack/2), sec(h.Slack))
 }
 
 // Judge sets each result's verdict and returns the spec's verdict and why.

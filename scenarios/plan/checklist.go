@@ -119,7 +119,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 	// 3. automatic: the primary stops answering; B's manager fails over by
 	// itself within its detection bound. The row waits at most 15 s: a
 	// manager that checks too rarely to notice by then fails here.
-	_, faultStart, err := r.inject(ctx, fault.Pause{Region: a})
+	_, f, err := r.inject(ctx, fault.Pause{Region: a})
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 	r.out.add(check.Safe("history-records-manual", manual >= 2, float64(manual), "%d manual failovers in %s's history", manual, b))
 	took := math.Inf(1)
 	if !seenAt.IsZero() {
-		took = seenAt.Sub(faultStart).Seconds()
+		took = seenAt.Sub(f.Start).Seconds()
 	}
 	auto1 := check.Live("history-records-automatic", auto >= 1 && took <= det.Total().Seconds(), took,
 		"%d automatic failovers away from %s in %s's history, seen %.3fs after the fault (bound %s)", auto, a, b, took, det)
@@ -175,13 +175,13 @@ func checkAlertNoHealthy(ctx context.Context, r *run) error {
 		return err
 	}
 	det := r.detectionBound()
-	_, faultStart, err := r.inject(ctx, fault.RegionsDown{Regions: r.spec.RegionNames()})
+	_, f, err := r.inject(ctx, fault.RegionsDown{Regions: r.spec.RegionNames()})
 	if err != nil {
 		return err
 	}
 	_ = r.wait(ctx, markDeadline(det), "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
 	r.out.add(r.statusPage(ctx))
-	r.out.add(check.AlertReceived(r.c.Alerts(), "NoHealthyRegion", faultStart, det))
+	r.out.add(check.AlertReceived(r.c.Alerts(), "NoHealthyRegion", f, det))
 	rounds := r.waitRounds(ctx, 10, "ten LB health rounds with every region down")
 	r.out.add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
 	r.out.add(check.AlertOnce(r.c.Alerts(), "NoHealthyRegion", rounds))

@@ -8,6 +8,7 @@ package plan
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -191,9 +192,15 @@ type run struct {
 	spec topology.Spec
 	mon  *timing.Monitor
 
-	// measureFrom is where the liveness measurements start (the fault);
-	// the harness's own timing is judged from there.
+	// measureFrom is where the liveness measurements start (the first
+	// fault, else the topology being ready); the harness's own timing is
+	// judged from there.
 	measureFrom time.Time
+	ready       time.Time
+
+	pollMu   sync.Mutex
+	polled   topology.LBStatus // last status a wait read (polledStatus)
+	polledAt time.Time
 
 	mu sync.Mutex
 }
@@ -253,16 +260,20 @@ func (r *run) up(ctx context.Context, spec topology.Spec) error {
 	}
 	r.env.Defer("cluster", func(ctx context.Context) error { return c.Close(ctx) })
 	r.c = c
+	r.ready = time.Now()
+	if r.measureFrom.IsZero() {
+		r.measureFrom = r.ready
+	}
 	r.out.event(fmt.Sprintf("topology ready (%.1fs)", time.Since(t0).Seconds()))
 	return nil
 }
 
 // inject injects f, records its window, and registers its heal on the next
-// line. It returns the heal and the moment the fault was surely in effect
-// (after Inject returned): measuring from there never overstates detection.
-func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, time.Time, error) {
+// line. It returns the heal and when the fault took effect: some moment
+// between the injection's start and its return.
+func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, check.Fault, error) {
 	if err := f.Available(r.c); err != nil {
-		return nil, time.Time{}, fmt.Errorf("fault %s not available: %w", f.Name(), err)
+		return nil, check.Fault{}, fmt.Errorf("fault %s not available: %w", f.Name(), err)
 	}
 	start := time.Now()
 	heal, err := f.Inject(ctx, r.c)
@@ -270,13 +281,13 @@ func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, time.Time, e
 		healed := r.healer(f.Name(), start, heal)
 		r.env.Defer(f.Name(), healed)
 		if err == nil {
-			if r.measureFrom.IsZero() {
+			if r.measureFrom.IsZero() || r.measureFrom.Equal(r.ready) {
 				r.measureFrom = start
 			}
-			return healed, time.Now(), nil
+			return healed, check.Fault{Start: start, End: time.Now()}, nil
 		}
 	}
-	return nil, time.Time{}, fmt.Errorf("inject %s: %w", f.Name(), err)
+	return nil, check.Fault{}, fmt.Errorf("inject %s: %w", f.Name(), err)
 }
 
 // healer wraps heal so the fault window closes the first time it runs.
@@ -446,13 +457,33 @@ func (r *run) lbStatus(ctx context.Context) (topology.LBStatus, error) {
 	return st, err
 }
 
+// statusPoll is how often a wait reads the LB's status: reading it costs
+// the LB (and the harness) CPU they are measured by, and no measured time
+// comes from when it was read (transitions carry their own times).
+const statusPoll = 50 * time.Millisecond
+
+// polledStatus is the LB status for a polling wait: a fresh read at most
+// every statusPoll, else the last one (and a not-yet error).
+func (r *run) polledStatus(ctx context.Context) (topology.LBStatus, error) {
+	r.pollMu.Lock()
+	defer r.pollMu.Unlock()
+	if time.Since(r.polledAt) < statusPoll {
+		return r.polled, errNotYet
+	}
+	st, err := r.c.LBStatus(ctx)
+	r.polled, r.polledAt = st, time.Now()
+	return st, err
+}
+
+var errNotYet = errors.New("not polled yet")
+
 // waitMarked waits until the LB takes region out of rotation and returns
 // when it did, on the harness's clock (zero if it did not within deadline).
 // With healthOnly, only a health-check verdict counts, not an ejection.
 func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) time.Time {
 	var at time.Time
 	_ = r.wait(ctx, deadline, region+" out of rotation", func() bool {
-		st, err := r.c.LBStatus(ctx)
+		st, err := r.polledStatus(ctx)
 		if err != nil {
 			return false
 		}
@@ -465,7 +496,7 @@ func (r *run) waitMarked(ctx context.Context, region string, since time.Time, de
 // waitIn waits until every region named is back in rotation.
 func (r *run) waitIn(ctx context.Context, deadline time.Duration, regions ...string) error {
 	return r.wait(ctx, deadline, strings.Join(regions, ",")+" back in rotation", func() bool {
-		st, err := r.c.LBStatus(ctx)
+		st, err := r.polledStatus(ctx)
 		return err == nil && st.AllInRotation(regions...)
 	})
 }
@@ -482,7 +513,7 @@ func (r *run) waitRounds(ctx context.Context, n int, what string) int {
 	// Deadline: the rounds' own worst case four times over, plus a second.
 	per := max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)
 	_ = r.wait(ctx, 4*time.Duration(n)*per+time.Second, what, func() bool {
-		st, err := r.c.LBStatus(ctx)
+		st, err := r.polledStatus(ctx)
 		if err == nil {
 			seen = st.Health.Rounds - base
 		}
@@ -617,17 +648,28 @@ func (r *run) health() check.Health {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		st, err := r.c.LBStatus(ctx)
 		cancel()
+		if err == nil && r.spec.RunDir != "" {
+			// Evidence for the timing verdict: transitions and rounds, on the
+			// harness's clock.
+			if b, jerr := json.MarshalIndent(st, "", "  "); jerr == nil {
+				_ = os.WriteFile(filepath.Join(r.spec.RunDir, "lb-status.json"), b, 0o644)
+			}
+		}
 		if err == nil {
 			late, n := st.MaxRoundLateness(from)
-			// A loop that stalled completes too few rounds to report a late
-			// one: the rounds it missed count as lateness too.
-			per := max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)
-			if r.spec.LBHealth.Enabled && per > 0 && st.RoundsCover(from) {
-				if missed := to.Sub(from) - time.Duration(n+1)*per; missed > late {
-					late = missed
+			h.LBLag, h.LBRounds = late.Seconds(), n
+			// A loop stalled right now has no late round to show: the time
+			// since its last round ended, beyond an interval, is its stall.
+			if rec := st.Health.Recent; r.spec.LBHealth.Enabled && len(rec) > 0 && st.ClockAligned {
+				last := rec[len(rec)-1]
+				end := last.Started.Add(time.Duration(last.TookSeconds * float64(time.Second)))
+				h.LBStall = max(0, st.Now.Sub(end)-r.spec.LBHealth.Interval).Seconds()
+			}
+			for _, rd := range st.Health.Recent {
+				if !rd.Started.Before(from) && rd.LateSeconds == h.LBLag {
+					h.LBLagAt = rd.Started.Sub(r.out.start).Seconds()
 				}
 			}
-			h.LBLag, h.LBRounds = late.Seconds(), n
 		}
 	}
 	h.Assess()

@@ -220,12 +220,13 @@ func row1(ctx context.Context, r *run) error {
 
 	// Break A with work on its way to it: freeze it while requests for
 	// sessions it serves are in flight.
-	pending, faultStart, err := r.freezeInFlight(ctx, ld, a)
+	homed := r.homedOn(a)
+	pending, f, err := r.freezeInFlight(ctx, ld, homed, a)
 	if err != nil {
 		return err
 	}
 	r.out.event("fault injected")
-	marked := r.waitMarked(ctx, a, faultStart, markDeadline(det), false)
+	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
 	calm := calmAfter(marked, r.inflightBound())
 	if !marked.IsZero() {
 		r.out.eventAt("detected", marked)
@@ -234,14 +235,14 @@ func row1(ctx context.Context, r *run) error {
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
 	res, _ := ld.stop()
 
-	r.out.add(r.caught(pending, a))
+	r.out.add(r.caught(pending, homed, a, f, marked))
 	st, err := r.lbStatus(ctx)
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, false, det))
-	r.out.add(check.EveryUserContinues(r.userOps(), faultStart))
-	r.availability(faultStart, calm, ld.stopped, rto)
+	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.out.add(check.EveryUserContinues(r.userOps(), f.Start))
+	r.availability(f.Start, calm, ld.stopped, rto)
 	k := max(r.env.TimeScale, 1)
 	r.out.add(check.AcksDurable(r.h.Ops(), r.spec.CheckpointPolicy, r.spec.CheckpointInterval, time.Duration(float64(r.spec.CheckpointInterval)*k)))
 	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
@@ -256,8 +257,7 @@ func calmAfter(marked time.Time, inflight bounds.Duration) time.Time {
 
 // freezeInFlight pauses region as soon as requests for sessions it serves
 // are in flight (waiting at most two seconds), and returns those requests.
-func (r *run) freezeInFlight(ctx context.Context, ld *load, region string) ([]traffic.Pending, time.Time, error) {
-	homed := r.homedOn(region)
+func (r *run) freezeInFlight(ctx context.Context, ld *load, homed map[string]bool, region string) ([]traffic.Pending, check.Fault, error) {
 	var pending []traffic.Pending
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	tick := time.NewTicker(200 * time.Microsecond)
@@ -281,19 +281,36 @@ func (r *run) freezeInFlight(ctx context.Context, ld *load, region string) ([]tr
 }
 
 // caught is the evidence that row 1 froze A with work on its way: requests
-// in flight to sessions A served when it froze that A did not answer (the
-// LB retried them elsewhere, or they failed).
-func (r *run) caught(pending []traffic.Pending, region string) check.Result {
-	n := 0
-	for _, p := range pending {
-		for _, op := range r.h.Ops() {
-			if op.User == p.User && op.Start.Equal(p.Start) && (op.ServedBy != region || !op.OK()) {
-				n++
-			}
-		}
+// for sessions A served that were outstanding once the freeze was surely in
+// effect (f.End) and sent before A left rotation, and that A did not answer
+// (the LB retried them elsewhere, or they failed). Those already in flight
+// when the freeze began are counted apart: a freeze can take a while (a
+// docker pause), and what it catches on the way is what matters.
+func (r *run) caught(pending []traffic.Pending, homed map[string]bool, region string, f check.Fault, marked time.Time) check.Result {
+	until := marked
+	if until.IsZero() {
+		until = f.End.Add(r.detectionBound().Total())
 	}
+	started := map[string]time.Time{}
+	for _, p := range pending {
+		started[p.User] = p.Start
+	}
+	n, early := 0, 0
+	r.h.Each(func(op *history.Op) {
+		if op.Kind != history.KindMessage || !homed[op.Session] || !op.Start.Before(until) || !op.End.After(f.End) {
+			return
+		}
+		if op.ServedBy == region && op.OK() {
+			return // answered by A: not caught
+		}
+		n++
+		if t, ok := started[op.User]; ok && t.Equal(op.Start) {
+			early++
+		}
+	})
 	return check.Seen("requests-in-flight-at-fault("+region+")", n > 0, float64(n),
-		"%d of %d requests in flight to sessions %s served when it froze were not answered by it (retried elsewhere or failed)", n, len(pending), region)
+		"%d requests for sessions %s served reached it frozen and were not answered by it (retried elsewhere or failed), %d of them already in flight when the freeze began",
+		n, region, early)
 }
 
 func row2(ctx context.Context, r *run) error {
@@ -308,12 +325,12 @@ func row2(ctx context.Context, r *run) error {
 		return err
 	}
 	reg0, _ := st0.Region(a)
-	_, faultStart, err := r.inject(ctx, fault.HTTPStatus{Region: a, Code: 503})
+	_, f, err := r.inject(ctx, fault.HTTPStatus{Region: a, Code: 503})
 	if err != nil {
 		return err
 	}
 	r.out.event("fault injected")
-	marked := r.waitMarked(ctx, a, faultStart, markDeadline(det), true) // the health check's verdict, not an ejection
+	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), true) // the health check's verdict, not an ejection
 	var before, tried int64
 	if !marked.IsZero() {
 		r.out.eventAt("detected", marked)
@@ -345,7 +362,7 @@ func row2(ctx context.Context, r *run) error {
 		return err
 	}
 	r.out.add(check.Seen("region-answered-503("+a+")", marked.IsZero() || tried > 0, float64(tried), "the LB sent %d tries to %s while it answered 503, before it left rotation", tried, a))
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, true, det))
+	r.out.add(check.DetectionTime(f, st.Transitions, a, true, det))
 	reg, _ := st.Region(a)
 	name := "no-new-traffic-after-detection(" + a + ")"
 	if marked.IsZero() {
@@ -356,7 +373,7 @@ func row2(ctx context.Context, r *run) error {
 			"%d tries reached %s after it was marked and every request sent before was answered (LB attempt counter %d -> %d); status now %s", n, a, before, reg.Requests, reg.Status))
 		r.out.add(check.NoTrafficAfterDown(r.userOps(), a, marked, inflight))
 	}
-	r.availability(faultStart, calmAfter(marked, inflight), ld.stopped, r.rtoBound())
+	r.availability(f.Start, calmAfter(marked, inflight), ld.stopped, r.rtoBound())
 	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
 }
 
@@ -375,7 +392,7 @@ func row3(ctx context.Context, r *run) error {
 		return err
 	}
 	reg0, _ := st0.Region(a)
-	_, faultStart, err := r.inject(ctx, fault.FailureRate{Region: a, Rate: rate})
+	_, f, err := r.inject(ctx, fault.FailureRate{Region: a, Rate: rate})
 	if err != nil {
 		return err
 	}
@@ -383,11 +400,11 @@ func row3(ctx context.Context, r *run) error {
 	// Probes fail at random: A's verdict needs threshold failures in a row,
 	// so the bound is the number of rounds within which that happens but
 	// with probability alpha (an ejection by real traffic only helps).
-	f := r.spec.LBHealth.FailureThreshold
-	n := stats.RoundsForRun(rate, f, r.env.alpha())
+	thr := r.spec.LBHealth.FailureThreshold
+	n := stats.RoundsForRun(rate, thr, r.env.alpha())
 	det := r.allow().Measured(bounds.Rounds(r.lbProbe(), n,
-		fmt.Sprintf("%d failed probes in a row at %.0f%% failures come within them but with probability %g", f, 100*rate, r.env.alpha())), false)
-	marked := r.waitMarked(ctx, a, faultStart, markDeadline(det), false)
+		fmt.Sprintf("%d failed probes in a row at %.0f%% failures come within them but with probability %g", thr, 100*rate, r.env.alpha())), false)
+	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
 	if !marked.IsZero() {
 		r.out.eventAt("detected", marked)
 	}
@@ -401,7 +418,7 @@ func row3(ctx context.Context, r *run) error {
 	reg, _ := st.Region(a)
 	tried := reg.Requests - reg0.Requests
 	r.out.add(check.Seen("region-took-traffic-while-failing("+a+")", tried > 0, float64(tried), "the LB sent %d tries to %s while half its answers were 503", tried, a))
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, false, det))
+	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
 	ops := r.userOps()
 	// Graceful degradation: while A is in rotation answering half its
 	// requests with 503, clients barely notice. Once it is out, any config
@@ -410,8 +427,8 @@ func row3(ctx context.Context, r *run) error {
 	if !marked.IsZero() && marked.Before(degraded) {
 		degraded = marked // requests sent after it were routed elsewhere
 	}
-	r.out.add(check.ErrorRate(ops, faultStart, degraded, r.env.errorObjective(), r.env.alpha()))
-	r.out.add(check.RTO(ops, faultStart, ld.stopped, r.allow().Measured(bounds.Recovery(bounds.Rounds(r.lbProbe(), n, "as detection"), r.retry()), true)))
+	r.out.add(check.ErrorRate(ops, f.Start, degraded, r.env.errorObjective(), r.env.alpha()))
+	r.out.add(check.RTO(ops, f.Start, ld.stopped, r.allow().Measured(bounds.Recovery(bounds.Rounds(r.lbProbe(), n, "as detection"), r.retry()), true)))
 	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
 }
 
@@ -432,13 +449,16 @@ func row4(ctx context.Context, r *run) error {
 			links = append(links, topology.PeerLink(p, a))
 		}
 	}
-	var faultStart time.Time
-	for _, l := range links {
+	var f check.Fault // from the first cut's start to the last one's end
+	for i, l := range links {
 		h, at, err := r.inject(ctx, fault.Partition{Link: l, Mode: "timeout"})
 		if err != nil {
 			return err
 		}
-		heals, faultStart = append(heals, h), at
+		heals, f.End = append(heals, h), at.End
+		if i == 0 {
+			f.Start = at.Start
+		}
 	}
 	h, _, err := r.inject(ctx, fault.Latency{Link: topology.DynamoLink(a), Latency: 40 * time.Millisecond})
 	if err != nil {
@@ -447,14 +467,14 @@ func row4(ctx context.Context, r *run) error {
 	heals = append(heals, h)
 	r.out.event("partition")
 
-	marked := r.waitMarked(ctx, a, faultStart, markDeadline(det), false)
+	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
 	if !marked.IsZero() {
 		r.out.eventAt("detected", marked)
 	}
 	// Split brain: clients whose DNS still points at A keep writing to the
 	// sessions A served while the LB sends the same users to B, until the
 	// two sides have raced on enough sessions.
-	split := r.splitBrain(ctx, a, faultStart, 3, 3*time.Second)
+	split := r.splitBrain(ctx, a, f.Start, 3, 3*time.Second)
 	for i := len(heals) - 1; i >= 0; i-- { // newest first
 		if err := heals[i](ctx); err != nil {
 			return err
@@ -471,8 +491,8 @@ func row4(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, false, det))
-	r.availability(faultStart, calmAfter(marked, r.inflightBound()), ld.stopped, r.rtoBound())
+	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.availability(f.Start, calmAfter(marked, r.inflightBound()), ld.stopped, r.rtoBound())
 	// Every acknowledgement counts, the stale-DNS writers' too.
 	return r.lossChecks(ctx, r.h.Ops(), res.All, true)
 }
@@ -579,13 +599,13 @@ func row5(ctx context.Context, r *run) error {
 	defer ld.stop()
 	_, b, c := regionNames(r.spec)
 	det, rto, inflight := r.detectionBound(), r.rtoBound(), r.inflightBound()
-	_, faultStart, err := r.inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }})
+	_, f, err := r.inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }})
 	if err != nil {
 		return err
 	}
 	r.out.event("A and B down")
-	ma := r.waitMarked(ctx, a, faultStart, markDeadline(det), false)
-	mb := r.waitMarked(ctx, b, faultStart, markDeadline(det), false)
+	ma := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
+	mb := r.waitMarked(ctx, b, f.Start, markDeadline(det), false)
 	var calm time.Time
 	if !ma.IsZero() && !mb.IsZero() {
 		last := ma
@@ -602,8 +622,8 @@ func row5(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, false, det))
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, b, false, det))
+	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.out.add(check.DetectionTime(f, st.Transitions, b, false, det))
 	ops := r.userOps()
 	if !calm.IsZero() {
 		r.out.add(check.NoTrafficAfterDown(ops, a, ma, inflight))
@@ -611,7 +631,7 @@ func row5(ctx context.Context, r *run) error {
 		r.out.add(check.ServedOnlyBy(ops, c, calm))
 		r.out.add(check.EveryUserContinues(ops, calm))
 	}
-	r.availability(faultStart, calm, ld.stopped, rto)
+	r.availability(f.Start, calm, ld.stopped, rto)
 	if err := r.lossChecks(ctx, r.h.Ops(), res.All, false); err != nil {
 		return err
 	}
@@ -622,7 +642,7 @@ func row5(ctx context.Context, r *run) error {
 		return err
 	}
 	r.out.event("C down")
-	r.waitMarked(ctx, c, allDown, markDeadline(det), false)
+	r.waitMarked(ctx, c, allDown.Start, markDeadline(det), false)
 	r.out.add(r.statusPage(ctx))
 	const alertName = "NoHealthyRegion"
 	_ = r.wait(ctx, markDeadline(det), "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
@@ -682,11 +702,11 @@ func row6(ctx context.Context, r *run) error {
 		return err == nil && topology.MetricSum(m, "cache_warmup_received_total", nil) >= float64(len(prompts))
 	})
 
-	t0 := time.Now()
-	_, restarted, err := r.inject(ctx, fault.KillRestart{Region: a, ColdCache: true})
+	_, kr, err := r.inject(ctx, fault.KillRestart{Region: a, ColdCache: true})
 	if err != nil {
 		return err
 	}
+	t0, restarted := kr.Start, kr.End // the kill, and the restart answering
 	r.out.eventAt("kill + cold restart", t0)
 	r.out.eventAt("restarted", restarted)
 	var pulled float64
@@ -769,7 +789,7 @@ func row7(ctx context.Context, r *run) error {
 		return errNoScenario
 	}
 	t0 := time.Now()
-	heal, faultStart, err := r.inject(ctx, fault.LongOutage{Region: a})
+	heal, f, err := r.inject(ctx, fault.LongOutage{Region: a})
 	if err != nil {
 		return err
 	}
@@ -825,11 +845,11 @@ func row7(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	calm := calmAfter(check.MarkedAt(st.Transitions, a, faultStart, false), r.inflightBound())
+	calm := calmAfter(check.MarkedAt(st.Transitions, a, f.Start, false), r.inflightBound())
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
 	act, _ := ld.stop()
-	r.out.add(check.DetectionTime(faultStart, st.Transitions, a, false, det))
-	r.availability(faultStart, calm, ld.stopped, r.rtoBound())
+	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.availability(f.Start, calm, ld.stopped, r.rtoBound())
 	// The active users' sessions must survive the outage whole; the
 	// returning users' expired by design and are not judged for loss.
 	return r.lossChecks(ctx, r.userOps(), act.All, false)
