@@ -131,8 +131,8 @@ type Health struct {
 	// LBStall is how much of the window the LB's health loop ran no round
 	// it should have run (a loop stalled now has no late round to show).
 	LBStall float64 `json:"lb_stall_seconds,omitempty"`
-	Starved      bool    `json:"starved"`
-	Reason       string  `json:"reason"`
+	Starved bool    `json:"starved"`
+	Reason  string  `json:"reason"`
 }
 
 // Assess decides whether the machine kept time. The slack must absorb the
@@ -184,7 +184,7 @@ func Judge(results []Result, h Health) (Verdict, string) {
 	case starvedLive > 0:
 		return Inconclusive, strings.Join(append([]string{fmt.Sprintf("%d liveness checks not judged: %s", starvedLive, h.Reason)}, unsure...), "\n")
 	case len(unsure) > 0:
-		return Inconclusive, "the scenario did not happen as planned:\n" + strings.Join(unsure, "\n")
+		return Inconclusive, "the scenario did not happen as planned: " + strings.Join(unsure, "\n")
 	}
 	return Passed, ""
 }

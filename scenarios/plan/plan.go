@@ -198,6 +198,8 @@ type run struct {
 	measureFrom time.Time
 	ready       time.Time
 
+	pause time.Duration // the users' resend pause, when a row slows them
+
 	pollMu   sync.Mutex
 	polled   topology.LBStatus // last status a wait read (polledStatus)
 	polledAt time.Time
@@ -333,6 +335,9 @@ func (r *run) startLoad(ctx context.Context, cfg traffic.Config) *load {
 	}
 	if cfg.Duration == 0 {
 		cfg.Duration = time.Minute // bounded; rows stop it much earlier
+	}
+	if strings.HasPrefix(cfg.UserPrefix, userPrefix) && cfg.Interval > 0 {
+		r.pause = cfg.Interval // the RTO bound's client pause is the users' own
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	l := &load{cl: traffic.NewClient(cfg, r.h), cancel: cancel, done: make(chan struct{})}
@@ -546,7 +551,11 @@ func (r *run) retry() bounds.Retry {
 }
 
 func (r *run) allow() bounds.Harness {
-	return bounds.Harness{Slack: r.env.slack(), ClientPause: userPause}
+	pause := userPause
+	if r.pause > 0 {
+		pause = r.pause
+	}
+	return bounds.Harness{Slack: r.env.slack(), ClientPause: pause}
 }
 
 func (r *run) detectionBound() bounds.Duration { return bounds.LBDetection(r.lbProbe(), r.allow()) }
@@ -661,9 +670,10 @@ func (r *run) health() check.Health {
 			// A loop stalled right now has no late round to show: the time
 			// since its last round ended, beyond an interval, is its stall.
 			if rec := st.Health.Recent; r.spec.LBHealth.Enabled && len(rec) > 0 && st.ClockAligned {
+				// The round in progress may wait a probe timeout past the interval.
 				last := rec[len(rec)-1]
 				end := last.Started.Add(time.Duration(last.TookSeconds * float64(time.Second)))
-				h.LBStall = max(0, st.Now.Sub(end)-r.spec.LBHealth.Interval).Seconds()
+				h.LBStall = max(0, st.Now.Sub(end)-max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)).Seconds()
 			}
 			for _, rd := range st.Health.Recent {
 				if !rd.Started.Before(from) && rd.LateSeconds == h.LBLag {

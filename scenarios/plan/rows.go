@@ -662,8 +662,9 @@ func row6(ctx context.Context, r *run) error {
 	// Light background traffic: every answer is cached and replicated, and a
 	// cold region pulls only its peers' newest entries (the export limit),
 	// so a heavy load would crowd out the answers this row asks for again.
+	// Nine users (some surely homed on A) at half the usual pace.
 	bg := r.userLoad()
-	bg.Users = 6
+	bg.Interval = 2 * userPause
 	ld := r.startLoad(ctx, bg)
 	defer ld.stop()
 	if w := r.out.add(r.warm(ctx, a)); !w.OK {
