@@ -803,8 +803,8 @@ func row7(ctx context.Context, r *run) error {
 		canary = s
 		break
 	}
-	// A TTL too long to wait out in a time-compressed run is, for this row,
-	// a TTL that never expires: the row fails rather than wait an hour.
+	// A TTL too long to wait out (a run not compressed enough) cannot be
+	// outlasted: the row then says so (INCONCLUSIVE) rather than wait an hour.
 	deadline := ttl*3/2 + 3*time.Second
 	if ttl > time.Minute {
 		deadline = 5 * time.Second
@@ -816,13 +816,10 @@ func row7(ctx context.Context, r *run) error {
 		op, _ := cl.ReadSession(ctx, "canary", "", canary)
 		return op.Status == http.StatusGone
 	})
-	if err := heal(ctx); err != nil {
-		return err
-	}
-	r.out.event("outage over")
+	// Returning users come back while A is still down: their sessions are
+	// read by the regions that took A's place, whose clocks may not be the
+	// clock that wrote the expiry.
 	outage := time.Since(t0)
-	_ = r.waitIn(ctx, 10*time.Second, a)
-
 	lb := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, r.h)
 	expired, reauthed, total := 0, 0, 0
 	for u, s := range res.Sessions {
@@ -838,9 +835,18 @@ func row7(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	r.out.add(check.Seen("outage-outlasts-ttl", outage > ttl, outage.Seconds(), "outage %v vs session TTL %v", bounds.Round(outage), ttl))
-	r.out.add(check.Safe("returning-users-see-session-expired", expired == total, float64(expired), "%d of %d returning users got 410 SESSION_EXPIRED", expired, total))
-	r.out.add(check.Live("returning-users-reauthenticate", reauthed == total, float64(reauthed), "%d of %d returning users re-authenticated and were served", reauthed, total))
+	if err := heal(ctx); err != nil {
+		return err
+	}
+	r.out.event("outage over")
+	_ = r.waitIn(ctx, 10*time.Second, a)
+	// Every returning user was idle since before the outage began, so each
+	// session's TTL had run out by the harness's clock: a region that still
+	// serves one judged the TTL wrong (a skewed clock, a missing check).
+	if s := r.out.add(check.Seen("outage-outlasts-ttl", outage > ttl, outage.Seconds(), "outage %v vs session TTL %v", bounds.Round(outage), ttl)); s.OK {
+		r.out.add(check.Safe("returning-users-see-session-expired", expired == total, float64(expired), "%d of %d returning users got 410 SESSION_EXPIRED, idle for more than the %v TTL", expired, total, ttl))
+		r.out.add(check.Live("returning-users-reauthenticate", reauthed == total, float64(reauthed), "%d of %d returning users re-authenticated and were served", reauthed, total))
+	}
 
 	st, err := r.lbStatus(ctx)
 	if err != nil {
