@@ -460,7 +460,9 @@ func row4(ctx context.Context, r *run) error {
 			f.Start = at.Start
 		}
 	}
-	h, _, err := r.inject(ctx, fault.Latency{Link: topology.DynamoLink(a), Latency: 40 * time.Millisecond})
+	// Slow, not cut: a quarter of the region's store timeout each way
+	// (region_health.timeout bounds its store calls), so A's writes still land.
+	h, _, err := r.inject(ctx, fault.Latency{Link: topology.DynamoLink(a), Latency: r.spec.RegionHealthTimeout / 4})
 	if err != nil {
 		return err
 	}
