@@ -571,7 +571,9 @@ func rfc3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	// Fractional seconds: a client checking an expiry against the TTL
+	// needs more than whole seconds.
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // ---- health ----
