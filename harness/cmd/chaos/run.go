@@ -37,15 +37,21 @@ const (
 const replayPrefix = "go run ./harness/cmd/chaos run"
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
+	return runPlan(ctx, args, stdout, stderr)
+}
+
+// interruptible is cancelled by the first Ctrl-C or SIGTERM, after which the
+// default handling is back, so a second Ctrl-C kills the process if healing
+// hangs.
+func interruptible() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal, restore the default handling so a second
-		// Ctrl-C kills the process if healing hangs.
 		<-ctx.Done()
 		stop()
 	}()
-	return runPlan(ctx, args, stdout, stderr)
+	return ctx, stop
 }
 
 // runOptions are the parsed flags of `chaos run`.

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -39,9 +38,8 @@ type soakOptions struct {
 }
 
 func runSoak(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	go func() { <-ctx.Done(); stop() }()
 	var o soakOptions
 	fs := flag.NewFlagSet("chaos soak", flag.ContinueOnError)
 	fs.IntVar(&o.runs, "runs", 10, "how many times to run the plan, each with a fresh random seed")
