@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -123,6 +124,9 @@ func freePort() (int, error) {
 	if lo > base+1000 {
 		for i := 0; i < 64; i++ {
 			port := base + mrand.IntN(lo-base)
+			if !handedOut.claim(port) {
+				continue // free now, but promised to a child that has not bound it yet
+			}
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 			if err == nil {
 				ln.Close()
@@ -136,6 +140,33 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// handedOut remembers the ports freePort returned lately: a port is picked
+// free but bound only later by the child, so picking it twice in between
+// would start two children on one port.
+var handedOut = &recentPorts{seen: map[int]bool{}}
+
+type recentPorts struct {
+	mu    sync.Mutex
+	seen  map[int]bool
+	order []int
+}
+
+// claim reserves port unless it was handed out among the last 4096.
+func (r *recentPorts) claim(port int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[port] {
+		return false
+	}
+	r.seen[port] = true
+	r.order = append(r.order, port)
+	if len(r.order) > 4096 {
+		delete(r.seen, r.order[0])
+		r.order = r.order[1:]
+	}
+	return true
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range (Linux
