@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agentops/failover-harness/harness/provider/ports"
 	"io"
 	"net/http"
 	"net/netip"
@@ -100,7 +101,7 @@ func (c *cluster) start(ctx context.Context) error {
 	}
 	gateAddr := map[string]string{}
 	for i, r := range c.spec.Regions {
-		port, err := freeLoopbackPort()
+		port, err := ports.Free()
 		if err != nil {
 			return fmt.Errorf("regions[%s]: pick runtime port: %w", r.Name, err)
 		}

@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -347,16 +346,4 @@ func removeRun(ctx context.Context, cli *client.Client, runID string) error {
 
 func isNotFound(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "no such")
-}
-
-// freeLoopbackPort picks a free TCP port on 127.0.0.1. Used for the runtime
-// containers' published port, which must stay the same across a restart so
-// the gate's target does not move; the tiny reuse race is acceptable here.
-func freeLoopbackPort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

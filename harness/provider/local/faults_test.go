@@ -215,19 +215,3 @@ func TestFaultsInjectAndHeal(t *testing.T) {
 		}
 	}
 }
-
-// freePort never hands out one port twice while it may still be waiting
-// for its child to bind it.
-func TestFreePortNeverRepeatsRecentPorts(t *testing.T) {
-	seen := map[int]bool{}
-	for i := 0; i < 500; i++ {
-		p, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[p] {
-			t.Fatalf("port %d handed out twice within 500 picks", p)
-		}
-		seen[p] = true
-	}
-}

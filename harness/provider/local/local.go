@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agentops/failover-harness/harness/provider/ports"
 
 	"net/http"
 	"net/url"
@@ -157,7 +158,7 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 		r := &regionState{spec: rs}
 		c.regions = append(c.regions, r)
 		c.byName[rs.Name] = r
-		if r.port, err = freePort(); err != nil {
+		if r.port, err = ports.Free(); err != nil {
 			return nil, err
 		}
 		if r.redis, err = startRedis(ctx, "redis-"+rs.Name, filepath.Join(spec.RunDir, "redis-"+rs.Name), cfg.ReadyTimeout, spec.Logf); err != nil {

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"github.com/agentops/failover-harness/harness/provider/ports"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +37,7 @@ func startRedis(ctx context.Context, name, dir string, timeout time.Duration, lo
 	}
 	// redis-server has no READY line with the port, so the port is chosen
 	// first; a lost race with another process surfaces as a start error.
-	port, err := freePort()
+	port, err := ports.Free()
 	if err != nil {
 		return nil, err
 	}
