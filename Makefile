@@ -13,15 +13,15 @@ RETRY_INCONCLUSIVE ?= 0
 # Library packages get the race detector. The end-to-end suites (scenarios, the CLI's
 # `chaos run` tests) drive real processes against time-compressed bounds: they run
 # without it, since instrumenting the harness side skews the timings they measure.
-RACE_PKGS := ./runtime/... $(shell $(GO) list ./harness/... | grep -v /harness/cmd/chaos) ./reports/...
-E2E_PKGS := ./harness/cmd/chaos/... ./scenarios/...
+RACE_PKGS := . ./runtime/... ./harness/... ./reports/...
+E2E_PKGS := ./cmd/chaos/... ./scenarios/...
 
-.PHONY: help deps test tidy-check vet fmt-check unit scenarios-selftest chaos soak images bench clean
+.PHONY: help deps test tidy-check vet deadcode-check fmt-check unit scenarios-selftest chaos soak images bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-test: deps fmt-check tidy-check vet unit ## every test: gofmt, go mod tidy, go vet, unit+integration (race), fuzz seed corpora, scenario self-tests
+test: deps fmt-check tidy-check vet deadcode-check unit ## every test: gofmt, go mod tidy, go vet, deadcode, unit+integration (race), fuzz seed corpora, scenario self-tests
 
 deps: ## install what the tests use: Debian's redis-server and chromium (apt-get, once), Go modules
 	@bash scripts/ci-setup.sh
@@ -35,6 +35,11 @@ tidy-check:
 
 vet:
 	$(GO) vet ./...
+
+# Code no program or test reaches (golang.org/x/tools/cmd/deadcode, a go.mod tool).
+deadcode-check:
+	@out=$$($(GO) tool deadcode -test ./...); \
+	if [ -n "$$out" ]; then echo "unreachable code:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
@@ -50,11 +55,11 @@ chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row
 	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
 		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)' \
 		-chaos.retry-inconclusive=$(RETRY_INCONCLUSIVE)
-	@$(GO) run ./harness/cmd/chaos verdict $(OUT)/run.json
+	@$(GO) run ./cmd/chaos verdict $(OUT)/run.json
 
 soak: ## run the plan RUNS times with fresh seeds and print passed/failed/inconclusive per spec; PROVIDER=, CONFIG=, LOAD=N busy cores
-	$(GO) run ./harness/cmd/chaos soak --runs $(RUNS) --provider $(PROVIDER) --images $(IMAGES) --cpu-load $(LOAD) \
-		$(if $(CONFIG),--config $(CONFIG)) $(if $(LABELS),--labels $(LABELS)) --out reports/soak
+	$(GO) run ./cmd/chaos soak --runs $(RUNS) --provider $(PROVIDER) --images $(IMAGES) --cpu-load $(LOAD) \
+		$(if $(CONFIG),--config $(CONFIG)) $(if $(LABELS),--labels $(LABELS))
 
 images: ## build every container image locally (no registry needed)
 	bash scripts/build-images.sh
@@ -67,4 +72,4 @@ bench: ## benchmarks: message round trip, failover restore, LB proxy, topology r
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./runtime/... ./harness/...
 
 clean:
-	rm -rf $(OUT) reports/soak bin .run
+	rm -rf $(OUT) reports/soak reports/runs bin .run

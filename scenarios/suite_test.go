@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/engine"
+
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
@@ -29,7 +31,7 @@ var (
 
 // suite holds what BeforeSuite decided, shared by every spec.
 var suite struct {
-	env     *plan.Suite
+	env     *engine.Suite
 	started time.Time
 }
 
@@ -40,8 +42,10 @@ func TestScenarios(t *testing.T) {
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	suite.started = time.Now()
-	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
-		Seed:       *seedFlag,
+	seed, err := engine.ParseSeed(*seedFlag)
+	Expect(err).NotTo(HaveOccurred(), "-chaos.seed")
+	s, err := engine.NewSuite(ctx, engine.SuiteOptions{
+		Seed:       seed,
 		Provider:   *providerFlag,
 		Images:     *imagesFlag,
 		ConfigPath: *configFlag,
@@ -68,21 +72,21 @@ var _ = AfterSuite(func() {
 // turns its verdict into Ginkgo's: a failure lists the failed checks; an
 // INCONCLUSIVE row is skipped with the measured reason (after up to
 // -chaos.retry-inconclusive reruns with fresh seeds).
-func runRow(ctx SpecContext, row plan.Row) {
-	var final *plan.Outcome
+func runRow(ctx SpecContext, row engine.Row) {
+	var final *engine.Outcome
 	// Registered first, so it runs last: after every heal and teardown.
 	DeferCleanup(func() { suite.env.Tidy(final) })
 	for attempt := 0; ; attempt++ {
-		var heals []plan.HealFunc
-		env := suite.env.Env(row, attempt, func(name string, heal plan.HealFunc) {
-			h := plan.Once(heal)
+		var heals []engine.HealFunc
+		env := suite.env.Env(row, attempt, func(name string, heal engine.HealFunc) {
+			h := engine.Once(heal)
 			heals = append(heals, h)
 			DeferCleanup(func(ctx SpecContext) {
 				Expect(h(ctx)).To(Succeed(), "healing %s", name)
 			}, NodeTimeout(30*time.Second))
 		})
 		out, err := row.Run(ctx, env)
-		verdict, why := plan.Verdict(out, err)
+		verdict, why := engine.Verdict(out, err)
 		if verdict == reports.Inconclusive && attempt < suite.env.Retries() && ctx.Err() == nil {
 			for i := len(heals) - 1; i >= 0; i-- {
 				Expect(heals[i](ctx)).To(Succeed(), "healing before retrying")
@@ -121,12 +125,12 @@ var _ = ReportAfterSuite("run record", func(r Report) {
 	if *outFlag == "" || suite.env == nil {
 		return
 	}
-	var results []plan.SpecResult
+	var results []engine.SpecResult
 	for _, sr := range r.SpecReports {
 		if sr.LeafNodeType != types.NodeTypeIt {
 			continue
 		}
-		res := plan.SpecResult{Name: sr.LeafNodeText, Labels: sr.Labels(), Duration: sr.RunTime, Verdict: reports.Passed}
+		res := engine.SpecResult{Name: sr.LeafNodeText, Labels: sr.Labels(), Duration: sr.RunTime, Verdict: reports.Passed}
 		switch {
 		case sr.State.Is(types.SpecStateSkipped) && strings.HasPrefix(sr.Failure.Message, inconclusivePrefix):
 			res.Verdict, res.Failure = reports.Inconclusive, strings.TrimPrefix(sr.Failure.Message, inconclusivePrefix)
@@ -139,6 +143,6 @@ var _ = ReportAfterSuite("run record", func(r Report) {
 	}
 	rec := suite.env.BuildRecord(results, suite.started)
 	Expect(os.MkdirAll(*outFlag, 0o755)).To(Succeed())
-	Expect(plan.WriteOutputs(*outFlag, rec)).To(Succeed())
+	Expect(engine.WriteOutputs(*outFlag, rec)).To(Succeed())
 	fmt.Fprintf(os.Stderr, "chaos: report %s\nchaos: replay with: %s\n", filepath.Join(*outFlag, "index.html"), rec.Command)
 })

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests use (idempotent): Debian's redis-server and chromium, the Go modules,
+# Installs what the tests use (idempotent): Debian's redis-server, chromium and prometheus (for
+# promtool), the Go modules,
 # and, with --images and a reachable Docker engine, the local container images.
 # Nothing is downloaded but Debian packages and Go modules.
 set -euo pipefail
@@ -9,6 +10,7 @@ images=0
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing ${need[*]}: install them (Debian/Ubuntu: sudo apt-get install -y ${need[*]})" >&2
@@ -17,7 +19,13 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Only the binaries are wanted (redis-server, promtool): forbid the packages'
+  # services from starting, so no redis or Prometheus is left running.
+  policy=/usr/sbin/policy-rc.d; own_policy=0
+  if [ ! -e $policy ]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; own_policy=1; fi
+  rc=0; apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || rc=$?
+  if [ $own_policy = 1 ]; then rm -f $policy; fi
+  if [ $rc != 0 ]; then exit $rc; fi
 fi
 go mod download
 if [ $images = 1 ]; then

@@ -1,6 +1,9 @@
 package check
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -15,41 +18,103 @@ func firing(alerts []topology.Alert, name string) []topology.Alert {
 	return out
 }
 
-// AlertReceived fails when no firing alert called name arrived within bound
-// of the fault that began the condition (measured from the injection's end,
-// when it surely was in effect; on the harness's clock).
+// incident is one stretch during which a source's alert was firing: from
+// its firing notification to its resolved one (End zero while open).
+type incident struct {
+	Source     string
+	Start, End time.Time
+	Pages      int // firing notifications received while it was open
+}
+
+// incidents splits a source's notifications for name into incidents: a
+// resolved notification ends one, so a later firing opens a new one. Order
+// is the order of arrival (each sender notifies synchronously, in order).
+func incidents(alerts []topology.Alert, name string) []incident {
+	var out []incident
+	open := map[string]int{} // source -> index in out
+	for _, a := range alerts {
+		if a.Name != name {
+			continue
+		}
+		i, isOpen := open[a.Source]
+		switch a.Status {
+		case "firing":
+			if isOpen {
+				out[i].Pages++
+				continue
+			}
+			open[a.Source] = len(out)
+			out = append(out, incident{Source: a.Source, Start: a.At, Pages: 1})
+		case "resolved":
+			if isOpen {
+				out[i].End = a.At
+				delete(open, a.Source)
+			}
+		}
+	}
+	return out
+}
+
+// AlertReceived fails when on-call was not paged about the condition the
+// fault began within bound (measured from the injection's end, when it surely
+// was in effect; on the harness's clock). The page is the first firing alert
+// called name at or after the condition began, or an incident already open
+// then (an earlier outage that had not ended is still being paged).
 func AlertReceived(alerts []topology.Alert, name string, f Fault, bound bounds.Duration) Result {
 	rn := "alert-received(" + name + ")"
 	b := TimeBound(bound)
-	fired := firing(alerts, name)
-	if len(fired) == 0 {
+	if len(firing(alerts, name)) == 0 {
 		return result(rn, Liveness, false, 0, "s", b, "no firing %s alert reached on-call", name)
 	}
-	first := fired[0]
-	for _, a := range fired {
-		if a.At.Before(first.At) {
-			first = a
+	earlier := 0
+	for _, in := range incidents(alerts, name) {
+		switch {
+		case in.Start.Before(f.Start) && (in.End.IsZero() || !in.End.Before(f.Start)):
+			return result(rn, Liveness, true, 0, "s", b, "a %s incident paged %s before the condition began was still open when it began", name, bounds.Round(f.Start.Sub(in.Start)))
+		case in.Start.Before(f.Start):
+			earlier++ // an earlier outage, paged and resolved: not this condition
+		default:
+			d := max(0, in.Start.Sub(f.End))
+			if d > bound.Total() {
+				return result(rn, Liveness, false, d.Seconds(), "s", b, "the first %s alert arrived %s after the condition began > bound %s", name, bounds.Round(d), bound)
+			}
+			return result(rn, Liveness, true, d.Seconds(), "s", b, "the first %s alert arrived %s after the condition began%s", name, bounds.Round(d), earlierNote(earlier))
 		}
 	}
-	if first.At.Before(f.Start) {
-		return result(rn, Liveness, false, -1, "s", b, "a %s alert fired %s before the condition began: a page while a region was still in rotation", name, bounds.Round(f.Start.Sub(first.At)))
-	}
-	d := max(0, first.At.Sub(f.End))
-	if d > bound.Total() {
-		return result(rn, Liveness, false, d.Seconds(), "s", b, "the first %s alert arrived %s after the condition began > bound %s", name, bounds.Round(d), bound)
-	}
-	return result(rn, Liveness, true, d.Seconds(), "s", b, "the first %s alert arrived %s after the condition began", name, bounds.Round(d))
+	return result(rn, Liveness, false, 0, "s", b, "no firing %s alert reached on-call after the condition began%s", name, earlierNote(earlier))
 }
 
-// AlertOnce fails when more than one firing alert called name arrived for
-// one incident: an alert storm. rounds is how many checker rounds the
-// condition was observed for after the first alert, so the reason says how
-// long the quiet was watched.
-func AlertOnce(alerts []topology.Alert, name string, rounds int) Result {
-	rn := "alert-once(" + name + ")"
-	n := len(firing(alerts, name))
-	if n > 1 {
-		return result(rn, Safety, false, float64(n), "count", nil, "%d firing %s alerts for one incident: an alert storm (watched for %d LB health rounds)", n, name, rounds)
+func earlierNote(n int) string {
+	if n == 0 {
+		return ""
 	}
-	return result(rn, Safety, true, float64(n), "count", nil, "%d firing %s alert for the incident over %d LB health rounds", n, name, rounds)
+	return fmt.Sprintf(" (%d earlier incident(s) paged and resolved before it)", n)
+}
+
+// AlertOnce fails on an alert storm about the condition that began at
+// since: an alert called name firing again while its incident was open (no
+// resolved notification between), or more than one incident overlapping the
+// condition (resolved and fired again while the condition held: flapping).
+// An incident that ended before the condition began was another outage,
+// paged once more by design. rounds is how many LB health rounds the
+// condition was watched for after the first alert, so the reason says how
+// long the quiet was watched.
+func AlertOnce(alerts []topology.Alert, name string, since time.Time, rounds int) Result {
+	rn := "alert-once(" + name + ")"
+	ins := incidents(alerts, name)
+	pages, worst, during := 0, 0, 0
+	for _, in := range ins {
+		pages += in.Pages
+		worst = max(worst, in.Pages)
+		if in.End.IsZero() || !in.End.Before(since) {
+			during++
+		}
+	}
+	switch {
+	case worst > 1:
+		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing %s alerts for one incident: an alert storm (%d incident(s), %d pages; watched for %d LB health rounds)", worst, name, len(ins), pages, rounds)
+	case during > 1:
+		return result(rn, Safety, false, float64(during), "count", nil, "%s resolved and fired again: %d incidents while one condition held, an alert storm (watched for %d LB health rounds)", name, during, rounds)
+	}
+	return result(rn, Safety, true, float64(during), "count", nil, "%d firing %s alert for the condition, %d incident(s) in all, each paged once (watched for %d LB health rounds)", during, name, len(ins), rounds)
 }

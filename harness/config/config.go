@@ -11,20 +11,23 @@ package config
 import (
 	"fmt"
 	"time"
+
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
-// Checkpoint policies (see SPEC §2).
+// Checkpoint policies (see SPEC §2), as the runtime declares them.
 const (
-	PolicyOnAck      = "on-ack"
-	PolicyPeriodic   = "periodic"
-	PolicyOnMutation = "on-mutation"
+	PolicyOnAck      = rtconfig.PolicyOnAck
+	PolicyPeriodic   = rtconfig.PolicyPeriodic
+	PolicyOnMutation = rtconfig.PolicyOnMutation
 )
 
-// Conflict strategies (see SPEC §2).
+// Conflict strategies (see SPEC §2), as the runtime declares them.
 const (
-	StrategyVersionWins   = "version-wins"
-	StrategyLastWriteWins = "last-write-wins"
-	StrategyMerge         = "merge"
+	StrategyVersionWins   = rtconfig.StrategyVersionWins
+	StrategyLastWriteWins = rtconfig.StrategyLastWriteWins
+	StrategyMerge         = rtconfig.StrategyMerge
 )
 
 // Issue severities.
@@ -34,7 +37,9 @@ const (
 )
 
 // Config is the SRE failover config file. Durations are Go duration strings
-// in YAML ("30s", "1h").
+// in YAML ("30s", "1h"). Sections whose keys are exactly a binary's are that
+// binary's own types (runtime/config, runtime/lb); the rest are the SRE's
+// view, mapped onto the runtime's types by Spec alone.
 type Config struct {
 	Regions          []Region     `yaml:"regions"`
 	LB               LB           `yaml:"lb"`
@@ -70,7 +75,9 @@ type LB struct {
 	Retry   Retry    `yaml:"retry"`
 }
 
-// LBHealth is the LB's active health check (Route 53 semantics).
+// LBHealth is the LB's active health check (Route 53 semantics): the keys
+// of runtime/lb's HealthConfig an SRE tunes (its path is fixed, and it is
+// always on).
 type LBHealth struct {
 	Interval         time.Duration `yaml:"interval"`
 	Timeout          time.Duration `yaml:"timeout"`
@@ -78,33 +85,23 @@ type LBHealth struct {
 	SuccessThreshold int           `yaml:"success_threshold"`
 }
 
-// Outlier is passive ejection driven by real traffic.
-type Outlier struct {
-	Enabled             bool          `yaml:"enabled"`
-	ConsecutiveFailures int           `yaml:"consecutive_failures"`
-	Ejection            time.Duration `yaml:"ejection"`
-}
-
-// Retry is the LB's retry of idempotent requests on another region.
-type Retry struct {
-	Enabled bool `yaml:"enabled"`
+// The sections below are the runtime's own types: the file's keys are the
+// binaries' keys, declared once in runtime/lb and runtime/config.
+type (
+	// Outlier is passive ejection driven by real traffic.
+	Outlier = lb.OutlierConfig
+	// Retry is the LB's retry of idempotent requests on another region;
 	// Attempts counts every try, the first included.
-	Attempts      int           `yaml:"attempts"`
-	PerTryTimeout time.Duration `yaml:"per_try_timeout"`
-}
-
-// Checkpoint is the session checkpoint policy of the runtime.
-type Checkpoint struct {
-	Policy string `yaml:"policy"`
-	// Interval is used by the periodic policy only.
-	Interval time.Duration `yaml:"interval"`
-}
-
-// Session holds session lifetime settings.
-type Session struct {
-	TTL         time.Duration `yaml:"ttl"`
-	MaxMessages int           `yaml:"max_messages"`
-}
+	Retry = lb.RetryConfig
+	// Checkpoint is the session checkpoint policy of the runtime; Interval
+	// is used by the periodic policy only.
+	Checkpoint = rtconfig.Checkpoint
+	// Session holds session lifetime settings.
+	Session = rtconfig.Session
+	// RegionHealth is each region runtime's own health checking of its
+	// peers (drives the runtime's FailoverManager, not LB routing).
+	RegionHealth = rtconfig.Health
+)
 
 // Cache holds the regional response cache and its cross-region replication.
 type Cache struct {
@@ -118,15 +115,6 @@ type Cache struct {
 type Alert struct {
 	Enabled bool   `yaml:"enabled"`
 	Webhook string `yaml:"webhook"`
-}
-
-// RegionHealth is each region runtime's own health checking of its peers
-// (drives the runtime's FailoverManager, not LB routing).
-type RegionHealth struct {
-	Interval           time.Duration `yaml:"interval"`
-	Timeout            time.Duration `yaml:"timeout"`
-	HealthyThreshold   int           `yaml:"healthy_threshold"`
-	UnhealthyThreshold int           `yaml:"unhealthy_threshold"`
 }
 
 // Default returns the recommended settings (see examples/recommended.yaml)

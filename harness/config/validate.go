@@ -37,6 +37,9 @@ func (c *Config) Validate() []Issue {
 	v.alert()
 	v.regionHealth()
 	v.crossField()
+	if !HasErrors(v.issues) { // the file's own errors first; the binaries' would echo them
+		v.runtime()
+	}
 	sortIssues(v.issues)
 	return v.issues
 }

@@ -1,11 +1,13 @@
 // Package fault defines the failures a scenario can inject into a topology
-// and a Tracker that records each one's window and heals everything left over.
+// (one file per fault) and the Tracker every injection goes through: it
+// records each fault's window and heals everything left over, newest first.
 package fault
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -41,14 +43,19 @@ func Once(f func(context.Context) error) func(context.Context) error {
 	}
 }
 
-// Window is one injected fault's lifetime. End is zero while it is active.
+// Window is one injected fault's lifetime on the harness's clock: Start
+// when injection began, Injected when it returned (the fault took effect
+// somewhere in between), End when it was healed (zero while active).
 type Window struct {
-	Name  string    `json:"name"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	Name     string    `json:"name"`
+	Start    time.Time `json:"start"`
+	Injected time.Time `json:"injected"`
+	End      time.Time `json:"end"`
 }
 
-// Tracker injects faults, records their windows and heals what is left.
+// Tracker is the one recorder every injection goes through: it records each
+// fault's window, and heals whatever is still injected newest first (a
+// later fault may sit on top of an earlier one).
 type Tracker struct {
 	c topology.Cluster
 
@@ -62,20 +69,25 @@ func NewTracker(c topology.Cluster) *Tracker {
 	return &Tracker{c: c, active: map[int]func(context.Context) error{}}
 }
 
-// Inject applies f and records it; the returned recover also closes its window.
-func (t *Tracker) Inject(ctx context.Context, f Fault) (func(context.Context) error, error) {
+// Inject applies f and records it. The returned recover heals f and closes
+// its window; it is idempotent, and HealAll runs it if nobody else does. A
+// half-applied fault returns an error and no recover: HealAll undoes it.
+func (t *Tracker) Inject(ctx context.Context, f Fault) (func(context.Context) error, Window, error) {
 	if err := f.Available(t.c); err != nil {
-		return nil, fmt.Errorf("fault %s: unavailable: %w", f.Name(), err)
+		return nil, Window{}, fmt.Errorf("fault %s not available: %w", f.Name(), err)
 	}
 	start := time.Now()
 	rec, err := f.Inject(ctx, t.c)
-	if err != nil && rec == nil {
-		return nil, fmt.Errorf("fault %s: %w", f.Name(), err)
+	w := Window{Name: f.Name(), Start: start, Injected: time.Now()}
+	if rec == nil {
+		if err == nil {
+			err = errors.New("no recover returned")
+		}
+		return nil, Window{}, fmt.Errorf("inject %s: %w", f.Name(), err)
 	}
 	t.mu.Lock()
 	idx := len(t.windows)
-	t.windows = append(t.windows, Window{Name: f.Name(), Start: start})
-	t.active[idx] = rec
+	t.windows = append(t.windows, w)
 	t.mu.Unlock()
 	recover := Once(func(ctx context.Context) error {
 		err := rec(ctx)
@@ -84,61 +96,59 @@ func (t *Tracker) Inject(ctx context.Context, f Fault) (func(context.Context) er
 		t.windows[idx].End = time.Now()
 		t.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("recover %s: %w", f.Name(), err)
+			return fmt.Errorf("heal %s: %w", f.Name(), err)
 		}
 		return nil
 	})
+	t.mu.Lock()
+	t.active[idx] = recover
+	t.mu.Unlock()
 	if err != nil {
 		// half-applied: HealAll will run rec
-		return nil, fmt.Errorf("fault %s: %w", f.Name(), err)
+		return nil, Window{}, fmt.Errorf("inject %s: %w", f.Name(), err)
 	}
-	return recover, nil
+	return recover, w, nil
 }
 
-// Windows lists every fault injected so far.
+// Windows lists every fault injected so far, in injection order.
 func (t *Tracker) Windows() []Window {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]Window(nil), t.windows...)
 }
 
-// HealAll recovers every fault still active, newest first, and returns every
-// error. It is the backstop a scenario defers so faults never outlive it.
+// HealAll heals every fault still injected, newest first, and returns every
+// error. It is the backstop a run registers so faults never outlive it.
 func (t *Tracker) HealAll(ctx context.Context) error {
 	t.mu.Lock()
-	var idx []int
+	idx := make([]int, 0, len(t.active))
 	for i := range t.active {
 		idx = append(idx, i)
 	}
 	t.mu.Unlock()
-	// newest first: a later fault may sit on top of an earlier one
-	for i := 0; i < len(idx); i++ {
-		for j := i + 1; j < len(idx); j++ {
-			if idx[j] > idx[i] {
-				idx[i], idx[j] = idx[j], idx[i]
-			}
-		}
-	}
+	sort.Sort(sort.Reverse(sort.IntSlice(idx)))
 	var errs []error
 	for _, i := range idx {
 		t.mu.Lock()
 		rec, ok := t.active[i]
-		name := t.windows[i].Name
 		t.mu.Unlock()
-		if !ok {
-			continue
+		if ok {
+			errs = append(errs, rec(ctx))
 		}
-		if err := rec(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("heal %s: %w", name, err))
-		}
-		t.mu.Lock()
-		delete(t.active, i)
-		if t.windows[i].End.IsZero() {
-			t.windows[i].End = time.Now()
-		}
-		t.mu.Unlock()
 	}
 	return errors.Join(errs...)
+}
+
+// healNewestFirst undoes the parts of a composite fault in reverse order of
+// application, as the Tracker heals whole faults.
+func healNewestFirst(recs *[]func(context.Context) error) func(context.Context) error {
+	return Once(func(ctx context.Context) error {
+		var errs []error
+		for i := len(*recs) - 1; i >= 0; i-- {
+			errs = append(errs, (*recs)[i](ctx))
+		}
+		return errors.Join(errs...)
+	})
 }
 
 func hasRegion(c topology.Cluster, name string) error {

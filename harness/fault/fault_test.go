@@ -56,11 +56,14 @@ func TestTrackerHealAllAndWindows(t *testing.T) {
 	c := newFake()
 	tr := NewTracker(c)
 	ctx := context.Background()
-	recA, err := tr.Inject(ctx, HTTPStatus{Region: "a"})
+	recA, wA, err := tr.Inject(ctx, HTTPStatus{Region: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.Inject(ctx, RegionsDown{Regions: []string{"b"}, Fault: func(r string) Fault { return FailureRate{Region: r, Rate: 0.5} }}); err != nil {
+	if wA.Name != "http-status(a,503)" || wA.Injected.Before(wA.Start) {
+		t.Fatalf("window of a: %+v", wA)
+	}
+	if _, _, err := tr.Inject(ctx, RegionsDown{Regions: []string{"b"}, Fault: func(r string) Fault { return FailureRate{Region: r, Rate: 0.5} }}); err != nil {
 		t.Fatal(err)
 	}
 	if c.gates["a"].status != 503 || c.gates["b"].rate != 0.5 {
@@ -95,7 +98,7 @@ func TestUnavailableAndBadParameters(t *testing.T) {
 		KillRestart{Region: "a", Downtime: -time.Second},
 		RegionsDown{},
 	} {
-		if _, err := tr.Inject(context.Background(), f); err == nil {
+		if _, _, err := tr.Inject(context.Background(), f); err == nil {
 			t.Fatalf("%s: want an error", f.Name())
 		}
 	}
@@ -108,7 +111,7 @@ func TestKillRestartFailureLeftForHealAll(t *testing.T) {
 	c := newFake()
 	c.startErr = errors.New("port busy")
 	tr := NewTracker(c)
-	if _, err := tr.Inject(context.Background(), KillRestart{Region: "a"}); err == nil {
+	if _, _, err := tr.Inject(context.Background(), KillRestart{Region: "a"}); err == nil {
 		t.Fatal("want restart error")
 	}
 	if !c.killed["a"] {

@@ -34,19 +34,15 @@ func (f IsolateRegion) Available(c topology.Cluster) error {
 // Inject cuts every link; on a partial failure it restores what it cut.
 func (f IsolateRegion) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	var recs []func(context.Context) error
-	heal := Once(func(ctx context.Context) error {
-		var errs []error
-		for _, r := range recs {
-			errs = append(errs, r(ctx))
-		}
-		return errors.Join(errs...)
-	})
+	heal := healNewestFirst(&recs)
 	for _, l := range topology.RegionLinks(c.Spec(), f.Region) {
 		r, err := (Partition{Link: l, Mode: f.Mode}).Inject(ctx, c)
+		if r != nil {
+			recs = append(recs, r) // a half-applied part is healed too
+		}
 		if err != nil {
 			return nil, errors.Join(err, heal(ctx))
 		}
-		recs = append(recs, r)
 	}
 	return heal, nil
 }

@@ -37,13 +37,6 @@ func (f Latency) Available(c topology.Cluster) error {
 
 // Inject adds a latency toxic.
 func (f Latency) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
-	px, err := c.Link(f.Link)
-	if err != nil {
-		return nil, fmt.Errorf("link %s: %w", f.Link, err)
-	}
 	attrs := toxiproxy.Attributes{"latency": f.Latency.Milliseconds(), "jitter": f.Jitter.Milliseconds()}
-	if _, err := px.AddToxic(toxicName+"_latency", "latency", "downstream", 1, attrs); err != nil {
-		return nil, fmt.Errorf("link %s: add latency toxic: %w", f.Link, err)
-	}
-	return Once(func(context.Context) error { return removeToxics(c, f.Link) }), nil
+	return addToxics(c, f.Link, "latency", []string{"downstream"}, attrs)
 }

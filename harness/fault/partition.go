@@ -40,8 +40,6 @@ func (p Partition) Available(c topology.Cluster) error {
 	return hasLink(c, p.Link)
 }
 
-const toxicName = "chaos"
-
 // Inject applies the partition.
 func (p Partition) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	return cutLink(c, p.Link, p.mode())
@@ -65,33 +63,8 @@ func cutLink(c topology.Cluster, link, mode string) (func(context.Context) error
 			return px.Enable()
 		}), nil
 	case "timeout", "reset_peer":
-		attrs := toxiproxy.Attributes{"timeout": 0}
 		// both directions, so a half-open connection cannot leak data through
-		for _, stream := range []string{"upstream", "downstream"} {
-			if _, err := px.AddToxic(toxicName+"_"+stream, mode, stream, 1, attrs); err != nil {
-				_ = removeToxics(c, link)
-				return nil, fmt.Errorf("link %s: add %s toxic: %w", link, mode, err)
-			}
-		}
-		return Once(func(context.Context) error { return removeToxics(c, link) }), nil
+		return addToxics(c, link, mode, []string{"upstream", "downstream"}, toxiproxy.Attributes{"timeout": 0})
 	}
 	return nil, fmt.Errorf("partition.mode: unknown %q", mode)
-}
-
-// removeToxics drops every toxic on link (ours are the only ones).
-func removeToxics(c topology.Cluster, link string) error {
-	px, err := c.Link(link)
-	if err != nil {
-		return err
-	}
-	ts, err := px.Toxics()
-	if err != nil {
-		return err
-	}
-	for _, t := range ts {
-		if err := px.RemoveToxic(t.Name); err != nil {
-			return fmt.Errorf("link %s: remove toxic %s: %w", link, t.Name, err)
-		}
-	}
-	return nil
 }

@@ -49,19 +49,15 @@ func (f RegionsDown) Available(c topology.Cluster) error {
 // Inject applies every per-region fault; on failure it heals those applied.
 func (f RegionsDown) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	var recs []func(context.Context) error
-	heal := Once(func(ctx context.Context) error {
-		var errs []error
-		for i := len(recs) - 1; i >= 0; i-- {
-			errs = append(errs, recs[i](ctx))
-		}
-		return errors.Join(errs...)
-	})
+	heal := healNewestFirst(&recs)
 	for _, ff := range f.each() {
 		r, err := ff.Inject(ctx, c)
+		if r != nil {
+			recs = append(recs, r) // a half-applied part is healed too
+		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("%s: %w", ff.Name(), err), heal(ctx))
 		}
-		recs = append(recs, r)
 	}
 	return heal, nil
 }

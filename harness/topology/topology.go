@@ -13,6 +13,9 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
 // ErrUnsupported is returned by a Cluster method the provider cannot perform
@@ -29,32 +32,21 @@ type RegionSpec struct {
 	ClockOffset time.Duration
 }
 
-// LBHealth tunes the global LB's active health checks.
-type LBHealth struct {
-	Enabled          bool
-	Interval         time.Duration
-	Timeout          time.Duration
-	FailureThreshold int
-	SuccessThreshold int
-}
-
-// Outlier tunes the LB's passive outlier ejection.
-type Outlier struct {
-	Enabled             bool
-	ConsecutiveFailures int
-	Ejection            time.Duration
-}
-
-// Retry tunes the LB's retry of idempotent requests on another region.
-type Retry struct {
-	Enabled       bool
-	Attempts      int
-	PerTryTimeout time.Duration
-}
+// The global LB's settings are runtime/lb's own types, declared once there:
+// a spec hands them to the LB's config unchanged (Spec.LBConfig).
+type (
+	// LBHealth tunes the global LB's active health checks.
+	LBHealth = lb.HealthConfig
+	// Outlier tunes the LB's passive outlier ejection.
+	Outlier = lb.OutlierConfig
+	// Retry tunes the LB's retry of idempotent requests on another region.
+	Retry = lb.RetryConfig
+)
 
 // Spec is everything a scenario may tune. Zero values mean fast test defaults
-// (see WithDefaults); booleans that default to true are expressed through the
-// Disable* fields so the zero Spec is a sensible one.
+// (see WithDefaults); enable flags are left as given (DefaultSpec turns them
+// on). RegionConfig and LBConfig turn a spec into the binaries' own config
+// types; a provider only adds addresses and secrets.
 type Spec struct {
 	Seed   int64
 	RunDir string
@@ -137,10 +129,13 @@ func (s Spec) WithDefaults() Spec {
 		}
 	}
 	if s.CheckpointPolicy == "" {
-		s.CheckpointPolicy = "on-ack"
+		s.CheckpointPolicy = rtconfig.PolicyOnAck
 	}
 	if s.ConflictStrategy == "" {
-		s.ConflictStrategy = "version-wins"
+		s.ConflictStrategy = rtconfig.StrategyVersionWins
+	}
+	if s.LBHealth.Path == "" {
+		s.LBHealth.Path = lb.Default().Health.Path
 	}
 	def(&s.CheckpointInterval, time.Second)
 	def(&s.SessionTTL, time.Hour)
@@ -186,6 +181,51 @@ func (s Spec) Validate() error {
 		return errors.New("spec.region_health: negative interval/timeout")
 	}
 	return nil
+}
+
+// RegionConfig is the agent-runtime config of region name as the spec sets
+// it, on runtime/config's own type: every setting filled in, the region list
+// with names, weights and priorities. The provider adds what only it knows:
+// listen, dynamodb.endpoint, redis.addr, each regions[i].endpoint, the
+// secrets and alert.webhook. Call it on a spec with defaults applied.
+func (s Spec) RegionConfig(name string) rtconfig.Config {
+	c := rtconfig.Default()
+	c.Region = name
+	c.DynamoDB.CreateTable = true // whichever region starts first creates the table
+	c.Checkpoint = rtconfig.Checkpoint{Policy: s.CheckpointPolicy, Interval: s.CheckpointInterval}
+	c.Session.TTL = s.SessionTTL
+	c.ConflictStrategy = s.ConflictStrategy
+	c.Health = rtconfig.Health{
+		Interval: s.RegionHealthInterval, Timeout: s.RegionHealthTimeout,
+		HealthyThreshold: s.RegionHealthyThreshold, UnhealthyThreshold: s.RegionUnhealthyThreshold,
+	}
+	c.Failover.Auto = true
+	c.Cache = rtconfig.Cache{TTL: s.CacheTTL, Staleness: s.WarmupStaleness, Replicate: s.Replicate, WarmOnStart: s.WarmOnStart}
+	c.Model.Latency = s.ModelLatency
+	for _, r := range s.Regions {
+		c.Regions = append(c.Regions, rtconfig.Region{Name: r.Name, Weight: r.Weight, Priority: r.Priority})
+		if r.Name == name {
+			c.ClockOffset = r.ClockOffset
+		}
+	}
+	return c
+}
+
+// LBConfig is the global LB's config as the spec sets it, on runtime/lb's
+// own type: health, outlier, retry and seed from the spec, the alert name
+// from the LB's defaults, the regions with names and weights. The provider
+// adds listen, each regions[i].url and alert.webhook. Call it on a spec with
+// defaults applied.
+func (s Spec) LBConfig() lb.Config {
+	c := lb.Default()
+	c.Health = s.LBHealth
+	c.Outlier = s.Outlier
+	c.Retry = s.Retry
+	c.Seed = s.Seed
+	for _, r := range s.Regions {
+		c.Regions = append(c.Regions, lb.RegionConfig{Name: r.Name, Weight: r.Weight})
+	}
+	return c
 }
 
 // Logf writes one progress line to s.Log when set.

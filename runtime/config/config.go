@@ -1,21 +1,19 @@
 // Package config loads and validates the region runtime configuration:
-// YAML (unknown fields rejected) overlaid by command-line flags, then
-// validated with errors that name the offending field path.
+// YAML (unknown fields rejected) overlaid by command-line flags (both by
+// runtime/config/flagset, the scheme global-lb shares), then validated with
+// errors that name the offending field path.
 package config
 
 import (
-	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/agentops/failover-harness/runtime/config/flagset"
 )
 
 // Checkpoint policies (SPEC §2).
@@ -33,18 +31,19 @@ const (
 )
 
 // Config is the whole region runtime configuration; YAML keys as in
-// docs/ARCHITECTURE.md.
+// docs/ARCHITECTURE.md. Every scalar field is also a flag of agent-runtime
+// (runtime/config/flagset): its YAML path with dashes, or the `flag` tag.
 type Config struct {
-	Region           string     `yaml:"region"`
-	Listen           string     `yaml:"listen"`
-	AdminToken       string     `yaml:"admin_token"`
-	WarmupSecret     string     `yaml:"warmup_secret"`
+	Region           string     `yaml:"region" help:"region name"`
+	Listen           string     `yaml:"listen" help:"listen address host:port (port 0: any free port)"`
+	AdminToken       string     `yaml:"admin_token" help:"bearer token of the admin endpoints"`
+	WarmupSecret     string     `yaml:"warmup_secret" help:"HMAC secret shared with the peers"`
 	DynamoDB         DynamoDB   `yaml:"dynamodb"`
 	Redis            Redis      `yaml:"redis"`
 	Regions          []Region   `yaml:"regions"`
 	Checkpoint       Checkpoint `yaml:"checkpoint"`
 	Session          Session    `yaml:"session"`
-	ConflictStrategy string     `yaml:"conflict_strategy"`
+	ConflictStrategy string     `yaml:"conflict_strategy" help:"version-wins | last-write-wins | merge"`
 	Health           Health     `yaml:"health"`
 	Failover         Failover   `yaml:"failover"`
 	Cache            Cache      `yaml:"cache"`
@@ -52,10 +51,10 @@ type Config struct {
 	Alert            Alert      `yaml:"alert"`
 	// ShutdownTimeout bounds the graceful stop (HTTP drain + final
 	// checkpoints). Not in the ARCHITECTURE example; optional.
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"graceful stop bound (HTTP drain and final checkpoints)"`
 	// ClockOffset skews every wall-clock read of this region (may be
 	// negative): how the harness simulates regions whose clocks disagree.
-	ClockOffset time.Duration `yaml:"clock_offset"`
+	ClockOffset time.Duration `yaml:"clock_offset" help:"shift this region's wall clock, may be negative, |x| <= 24h"`
 }
 
 // MaxClockOffset bounds |clock_offset|.
@@ -73,15 +72,15 @@ func (c Config) Clock() func() time.Time {
 
 // DynamoDB is the global store endpoint.
 type DynamoDB struct {
-	Endpoint    string `yaml:"endpoint"`
-	Table       string `yaml:"table"`
-	AWSRegion   string `yaml:"aws_region"`
-	CreateTable bool   `yaml:"create_table"`
+	Endpoint    string `yaml:"endpoint" help:"DynamoDB endpoint URL (empty: the AWS default)"`
+	Table       string `yaml:"table" help:"DynamoDB table"`
+	AWSRegion   string `yaml:"aws_region" help:"AWS region of the DynamoDB client"`
+	CreateTable bool   `yaml:"create_table" help:"create the table at start"`
 }
 
 // Redis is this region's cache. An empty Addr disables the cache.
 type Redis struct {
-	Addr string `yaml:"addr"`
+	Addr string `yaml:"addr" help:"Redis host:port, empty disables the cache"`
 }
 
 // Region is one entry of the region list; Endpoint is how THIS region
@@ -95,45 +94,45 @@ type Region struct {
 
 // Checkpoint selects when a message becomes durable.
 type Checkpoint struct {
-	Policy   string        `yaml:"policy"`
-	Interval time.Duration `yaml:"interval"`
+	Policy   string        `yaml:"policy" help:"on-ack | periodic | on-mutation"`
+	Interval time.Duration `yaml:"interval" help:"periodic checkpoint interval"`
 }
 
 // Session bounds a conversation.
 type Session struct {
-	TTL         time.Duration `yaml:"ttl"`
-	MaxMessages int           `yaml:"max_messages"`
+	TTL         time.Duration `yaml:"ttl" help:"session TTL"`
+	MaxMessages int           `yaml:"max_messages" flag:"max-messages" help:"messages kept per session"`
 }
 
 // Health drives the region router's probes.
 type Health struct {
-	Interval           time.Duration `yaml:"interval"`
-	Timeout            time.Duration `yaml:"timeout"`
-	HealthyThreshold   int           `yaml:"healthy_threshold"`
-	UnhealthyThreshold int           `yaml:"unhealthy_threshold"`
+	Interval           time.Duration `yaml:"interval" help:"peer health check interval"`
+	Timeout            time.Duration `yaml:"timeout" help:"peer health check timeout (also bounds store and peer calls)"`
+	HealthyThreshold   int           `yaml:"healthy_threshold" flag:"healthy-threshold" help:"consecutive successes to mark a peer active"`
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold" flag:"unhealthy-threshold" help:"consecutive failures to mark a peer down"`
 }
 
 // Failover toggles automatic failover.
 type Failover struct {
-	Auto bool `yaml:"auto"`
+	Auto bool `yaml:"auto" flag:"auto-failover" help:"automatic failover"`
 }
 
 // Cache configures the response cache and its replication.
 type Cache struct {
-	TTL         time.Duration `yaml:"ttl"`
-	Staleness   time.Duration `yaml:"staleness"`
-	Replicate   bool          `yaml:"replicate"`
-	WarmOnStart bool          `yaml:"warm_on_start"`
+	TTL         time.Duration `yaml:"ttl" help:"cache entry TTL"`
+	Staleness   time.Duration `yaml:"staleness" flag:"warmup-staleness" help:"drop warmup entries older than this"`
+	Replicate   bool          `yaml:"replicate" flag:"replicate" help:"broadcast cache entries to the peers"`
+	WarmOnStart bool          `yaml:"warm_on_start" flag:"warm-on-start" help:"pull the peers' recent entries at start"`
 }
 
 // Model configures the fake LLM.
 type Model struct {
-	Latency time.Duration `yaml:"latency"`
+	Latency time.Duration `yaml:"latency" help:"fake LLM latency"`
 }
 
 // Alert is the Alertmanager-format webhook (empty: alerts only logged).
 type Alert struct {
-	Webhook string `yaml:"webhook"`
+	Webhook string `yaml:"webhook" help:"Alertmanager webhook URL (empty: alerts only logged)"`
 }
 
 // Default returns the SPEC defaults (TTL 1h, 50 messages, on-ack,
@@ -152,169 +151,37 @@ func Default() Config {
 	}
 }
 
+// Flags is agent-runtime's flag set: --config plus one flag per scalar
+// field of Config (runtime/config/flagset).
+func Flags() *flagset.Set { return flagset.New("agent-runtime", Default()) }
+
 // Load builds a Config from defaults, then the YAML file at path (if path
-// or a --config flag names one), then flag overrides in args, and
-// validates the result. `--help` yields flag.ErrHelp.
+// or a --config flag names one; a later --config wins), then flag overrides
+// in args, and validates the result. `--help` yields flag.ErrHelp.
 func Load(path string, args []string) (Config, error) {
 	cfg := Default()
-	fs := flag.NewFlagSet("agent-runtime", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var o overrides
-	o.register(fs)
-	configPath := fs.String("config", path, "path to the YAML config file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, err
-		}
-		return cfg, fmt.Errorf("flags: %w", err)
+	if path != "" {
+		args = append([]string{"--config", path}, args...)
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("flags: unexpected argument %q", fs.Arg(0))
-	}
-	if *configPath != "" {
-		data, err := os.ReadFile(*configPath)
-		if err != nil {
-			return cfg, fmt.Errorf("config: %w", err)
-		}
-		if err := decode(data, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	fs.Visit(func(f *flag.Flag) { o.apply(f.Name, &cfg) })
-	if err := cfg.Validate(); err != nil {
+	if err := Flags().Load(args, &cfg); err != nil {
 		return cfg, err
 	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // Parse decodes YAML onto the defaults and validates; used by Load and the
 // fuzz target.
 func Parse(data []byte) (Config, error) {
 	cfg := Default()
-	if err := decode(data, &cfg); err != nil {
+	if err := flagset.DecodeYAML(data, &cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.Validate()
 }
 
-func decode(data []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // a typo in a key must not silently fall back to a default
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config: %w", err)
-	}
-	return nil
-}
-
 // Usage writes the flag list to w (for --help).
 func Usage(w io.Writer) {
-	fs := flag.NewFlagSet("agent-runtime", flag.ContinueOnError)
-	var o overrides
-	o.register(fs)
-	fs.String("config", "", "path to the YAML config file")
-	fs.SetOutput(w)
-	fmt.Fprintln(w, "Usage: agent-runtime --config FILE [flags]")
-	fs.PrintDefaults()
-}
-
-// overrides holds flag values; only flags actually set are applied, so a
-// flag's zero value never clobbers the YAML.
-type overrides struct {
-	region, listen, adminToken, warmupSecret    string
-	dynEndpoint, dynTable, redisAddr            string
-	policy, strategy, alertWebhook              string
-	interval, ttl, hInterval, hTimeout          time.Duration
-	cacheTTL, staleness, latency, shutdown      time.Duration
-	clockOffset                                 time.Duration
-	maxMessages, healthyThr, unhealthyThr       int
-	autoFailover, replicate, warmOnStart, crTbl bool
-}
-
-func (o *overrides) register(fs *flag.FlagSet) {
-	d := Default()
-	fs.StringVar(&o.region, "region", "", "region name (region)")
-	fs.StringVar(&o.listen, "listen", d.Listen, "listen address host:port (listen)")
-	fs.StringVar(&o.adminToken, "admin-token", "", "bearer token for admin endpoints (admin_token)")
-	fs.StringVar(&o.warmupSecret, "warmup-secret", "", "HMAC secret shared with peers (warmup_secret)")
-	fs.StringVar(&o.dynEndpoint, "dynamodb-endpoint", "", "DynamoDB endpoint URL (dynamodb.endpoint)")
-	fs.StringVar(&o.dynTable, "dynamodb-table", d.DynamoDB.Table, "DynamoDB table (dynamodb.table)")
-	fs.BoolVar(&o.crTbl, "dynamodb-create-table", false, "create the table at start (dynamodb.create_table)")
-	fs.StringVar(&o.redisAddr, "redis-addr", "", "Redis host:port, empty disables the cache (redis.addr)")
-	fs.StringVar(&o.policy, "checkpoint-policy", d.Checkpoint.Policy, "on-ack | periodic | on-mutation (checkpoint.policy)")
-	fs.DurationVar(&o.interval, "checkpoint-interval", d.Checkpoint.Interval, "periodic checkpoint interval (checkpoint.interval)")
-	fs.DurationVar(&o.ttl, "session-ttl", d.Session.TTL, "session TTL (session.ttl)")
-	fs.IntVar(&o.maxMessages, "max-messages", d.Session.MaxMessages, "messages kept per session (session.max_messages)")
-	fs.StringVar(&o.strategy, "conflict-strategy", d.ConflictStrategy, "version-wins | last-write-wins | merge (conflict_strategy)")
-	fs.DurationVar(&o.hInterval, "health-interval", d.Health.Interval, "health check interval (health.interval)")
-	fs.DurationVar(&o.hTimeout, "health-timeout", d.Health.Timeout, "health check timeout (health.timeout)")
-	fs.IntVar(&o.healthyThr, "healthy-threshold", d.Health.HealthyThreshold, "consecutive successes to mark active (health.healthy_threshold)")
-	fs.IntVar(&o.unhealthyThr, "unhealthy-threshold", d.Health.UnhealthyThreshold, "consecutive failures to mark down (health.unhealthy_threshold)")
-	fs.BoolVar(&o.autoFailover, "auto-failover", d.Failover.Auto, "automatic failover (failover.auto)")
-	fs.DurationVar(&o.cacheTTL, "cache-ttl", d.Cache.TTL, "cache entry TTL (cache.ttl)")
-	fs.DurationVar(&o.staleness, "warmup-staleness", d.Cache.Staleness, "drop warmup entries older than this (cache.staleness)")
-	fs.BoolVar(&o.replicate, "replicate", d.Cache.Replicate, "broadcast cache entries to peers (cache.replicate)")
-	fs.BoolVar(&o.warmOnStart, "warm-on-start", d.Cache.WarmOnStart, "pull peers' recent entries at start (cache.warm_on_start)")
-	fs.DurationVar(&o.latency, "model-latency", d.Model.Latency, "fake LLM latency (model.latency)")
-	fs.StringVar(&o.alertWebhook, "alert-webhook", "", "Alertmanager webhook URL (alert.webhook)")
-	fs.DurationVar(&o.shutdown, "shutdown-timeout", d.ShutdownTimeout, "graceful stop bound (shutdown_timeout)")
-	fs.DurationVar(&o.clockOffset, "clock-offset", d.ClockOffset, "shift this region's wall clock, may be negative (clock_offset)")
-}
-
-func (o *overrides) apply(name string, c *Config) {
-	switch name {
-	case "region":
-		c.Region = o.region
-	case "listen":
-		c.Listen = o.listen
-	case "admin-token":
-		c.AdminToken = o.adminToken
-	case "warmup-secret":
-		c.WarmupSecret = o.warmupSecret
-	case "dynamodb-endpoint":
-		c.DynamoDB.Endpoint = o.dynEndpoint
-	case "dynamodb-table":
-		c.DynamoDB.Table = o.dynTable
-	case "dynamodb-create-table":
-		c.DynamoDB.CreateTable = o.crTbl
-	case "redis-addr":
-		c.Redis.Addr = o.redisAddr
-	case "checkpoint-policy":
-		c.Checkpoint.Policy = o.policy
-	case "checkpoint-interval":
-		c.Checkpoint.Interval = o.interval
-	case "session-ttl":
-		c.Session.TTL = o.ttl
-	case "max-messages":
-		c.Session.MaxMessages = o.maxMessages
-	case "conflict-strategy":
-		c.ConflictStrategy = o.strategy
-	case "health-interval":
-		c.Health.Interval = o.hInterval
-	case "health-timeout":
-		c.Health.Timeout = o.hTimeout
-	case "healthy-threshold":
-		c.Health.HealthyThreshold = o.healthyThr
-	case "unhealthy-threshold":
-		c.Health.UnhealthyThreshold = o.unhealthyThr
-	case "auto-failover":
-		c.Failover.Auto = o.autoFailover
-	case "cache-ttl":
-		c.Cache.TTL = o.cacheTTL
-	case "warmup-staleness":
-		c.Cache.Staleness = o.staleness
-	case "replicate":
-		c.Cache.Replicate = o.replicate
-	case "warm-on-start":
-		c.Cache.WarmOnStart = o.warmOnStart
-	case "model-latency":
-		c.Model.Latency = o.latency
-	case "alert-webhook":
-		c.Alert.Webhook = o.alertWebhook
-	case "shutdown-timeout":
-		c.ShutdownTimeout = o.shutdown
-	case "clock-offset":
-		c.ClockOffset = o.clockOffset
-	}
+	Flags().Usage(w, "agent-runtime --config FILE [flags]")
 }
 
 // FieldError names the config path that is wrong.

@@ -7,12 +7,11 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/agentops/failover-harness/runtime/config/flagset"
 )
 
 // RegionConfig is one weighted record.
@@ -22,41 +21,45 @@ type RegionConfig struct {
 	Weight int    `yaml:"weight"`
 }
 
-// HealthConfig configures active health checks (Route 53 semantics).
+// HealthConfig configures active health checks (Route 53 semantics). It is
+// the one declaration of these settings: the harness's topology.Spec and
+// SRE config refer to it.
 type HealthConfig struct {
-	Path             string        `yaml:"path"`
-	Interval         time.Duration `yaml:"interval"`
-	Timeout          time.Duration `yaml:"timeout"`
-	FailureThreshold int           `yaml:"failure_threshold"`
-	SuccessThreshold int           `yaml:"success_threshold"`
-	Enabled          bool          `yaml:"enabled"`
+	Path             string        `yaml:"path" help:"health check path on every region"`
+	Interval         time.Duration `yaml:"interval" help:"health check interval"`
+	Timeout          time.Duration `yaml:"timeout" help:"health check timeout"`
+	FailureThreshold int           `yaml:"failure_threshold" help:"consecutive failures that take a region out of rotation (1..10)"`
+	SuccessThreshold int           `yaml:"success_threshold" help:"consecutive successes that bring it back (1..10)"`
+	Enabled          bool          `yaml:"enabled" help:"active health checks"`
 }
 
 // OutlierConfig configures passive ejection from real traffic.
 type OutlierConfig struct {
-	Enabled             bool          `yaml:"enabled"`
-	ConsecutiveFailures int           `yaml:"consecutive_failures"`
-	Ejection            time.Duration `yaml:"ejection"`
+	Enabled             bool          `yaml:"enabled" help:"outlier ejection from real traffic"`
+	ConsecutiveFailures int           `yaml:"consecutive_failures" help:"consecutive 5xx/errors that eject a region"`
+	Ejection            time.Duration `yaml:"ejection" help:"how long an ejected region stays out"`
 }
 
 // RetryConfig configures retries of idempotent requests.
 type RetryConfig struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" help:"retry GETs and Idempotency-Key requests on the next region"`
 	// Attempts is the total number of tries, first included.
-	Attempts int `yaml:"attempts"`
+	Attempts int `yaml:"attempts" help:"tries in all, the first included (1..10)"`
 	// PerTryTimeout bounds every upstream try (headers and body).
-	PerTryTimeout time.Duration `yaml:"per_try_timeout"`
+	PerTryTimeout time.Duration `yaml:"per_try_timeout" help:"bound of every upstream try"`
 }
 
 // AlertConfig configures the no-healthy-region alert.
 type AlertConfig struct {
-	Webhook string `yaml:"webhook"`
-	Name    string `yaml:"name"`
+	Webhook string `yaml:"webhook" help:"Alertmanager webhook URL (empty: disabled)"`
+	Name    string `yaml:"name" help:"alertname label"`
 }
 
-// Config is the global-lb configuration (docs/ARCHITECTURE.md).
+// Config is the global-lb configuration (docs/ARCHITECTURE.md). Every
+// scalar field is also a flag of global-lb (runtime/config/flagset): its
+// YAML path with dashes (health.failure_threshold: --health-failure-threshold).
 type Config struct {
-	Listen  string         `yaml:"listen"`
+	Listen  string         `yaml:"listen" help:"listen address host:port (port 0: any free port)"`
 	Regions []RegionConfig `yaml:"regions"`
 	Health  HealthConfig   `yaml:"health"`
 	Outlier OutlierConfig  `yaml:"outlier"`
@@ -64,11 +67,11 @@ type Config struct {
 	Alert   AlertConfig    `yaml:"alert"`
 	// Seed drives weighted random picks (addition to the documented keys;
 	// optional, default 1) so a run can be replayed.
-	Seed int64 `yaml:"seed"`
+	Seed int64 `yaml:"seed" help:"seed of the weighted random picks (replayable)"`
 	// ClockOffset shifts every wall time the LB reads (reported times and
 	// ejection deadlines alike), so tests can prove that callers never
 	// compare the LB's clock with their own. Zero in production.
-	ClockOffset time.Duration `yaml:"clock_offset"`
+	ClockOffset time.Duration `yaml:"clock_offset" help:"shift every wall time the LB reads (tests only), |x| <= 24h"`
 }
 
 // MaxClockOffset bounds ClockOffset either way.
@@ -86,116 +89,37 @@ func Default() Config {
 	}
 }
 
+// Flags is global-lb's flag set: --config plus one flag per scalar field of
+// Config (runtime/config/flagset), the scheme agent-runtime shares. The
+// binary adds its own --region and --shutdown-timeout.
+func Flags() *flagset.Set { return flagset.New("global-lb", Default()) }
+
 // LoadConfig reads a YAML file over the defaults and validates it.
 func LoadConfig(path string) (Config, error) {
-	f, err := os.Open(path)
+	data, err := flagset.ReadFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, err
 	}
-	defer f.Close()
-	c, err := ParseConfig(io.LimitReader(f, 1<<20))
+	c, err := ParseConfig(bytes.NewReader(data))
 	if err != nil {
 		return Config{}, err
 	}
 	return c, c.Validate()
 }
 
-// ParseConfig decodes YAML over the defaults, refusing unknown keys. It does
+// ParseConfig decodes YAML over the defaults, refusing unknown keys, with
+// errors naming the field (flagset.DecodeYAML, as agent-runtime's). It does
 // not validate, so flag overrides can be applied first.
 func ParseConfig(r io.Reader) (Config, error) {
 	c := Default()
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, flagset.MaxFileSize+1))
 	if err != nil {
 		return c, fmt.Errorf("config: %w", err)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return c, nil
+	if len(data) > flagset.MaxFileSize {
+		return c, fmt.Errorf("config: larger than %d bytes", flagset.MaxFileSize)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return c, nameFields(data, te)
-		}
-		return c, fmt.Errorf("config: %w", err)
-	}
-	return c, nil
-}
-
-// keyAt is one mapping key of a YAML document with its field path.
-type keyAt struct {
-	path  string
-	name  string
-	line  int
-	value *yaml.Node
-}
-
-func collectKeys(n *yaml.Node, path string, out *[]keyAt) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			collectKeys(c, path, out)
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			collectKeys(c, fmt.Sprintf("%s[%d]", path, i), out)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			*out = append(*out, keyAt{path: p, name: k.Value, line: k.Line, value: v})
-			collectKeys(v, p, out)
-		}
-	}
-}
-
-// nameFields rewrites yaml's line-numbered type errors so each names the
-// field path it is about ("health.interval: line 3: cannot unmarshal ...").
-func nameFields(data []byte, te *yaml.TypeError) error {
-	var root yaml.Node
-	var keys []keyAt
-	if yaml.Unmarshal(data, &root) == nil {
-		collectKeys(&root, "", &keys)
-	}
-	msgs := make([]string, 0, len(te.Errors))
-	for _, msg := range te.Errors {
-		var line int
-		if _, err := fmt.Sscanf(msg, "line %d:", &line); err != nil {
-			msgs = append(msgs, msg)
-			continue
-		}
-		field := ""
-		if _, rest, ok := strings.Cut(msg, "field "); ok && strings.Contains(rest, " not found") {
-			name, _, _ := strings.Cut(rest, " ")
-			for _, k := range keys {
-				if k.line == line && k.name == name {
-					field = k.path
-				}
-			}
-		}
-		for _, k := range keys {
-			if field == "" && k.line == line && k.value.Kind == yaml.ScalarNode && strings.Contains(msg, "`"+k.value.Value+"`") {
-				field = k.path
-			}
-		}
-		if field == "" {
-			for _, k := range keys {
-				if k.line == line {
-					field = k.path // deepest key on that line
-				}
-			}
-		}
-		if field != "" {
-			msg = field + ": " + msg
-		}
-		msgs = append(msgs, msg)
-	}
-	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+	return c, flagset.DecodeYAML(data, &c)
 }
 
 // Validate checks every field; the error names the field path.
@@ -263,88 +187,6 @@ func (c Config) Validate() error {
 	}
 	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
 		return fmt.Errorf("clock_offset: must be between -%v and %v, got %v", MaxClockOffset, MaxClockOffset, c.ClockOffset)
-	}
-	return nil
-}
-
-// ScalarFields lists the field paths Set accepts, one per scalar config key.
-var ScalarFields = []string{
-	"listen", "seed", "clock_offset",
-	"health.path", "health.interval", "health.timeout", "health.failure_threshold", "health.success_threshold", "health.enabled",
-	"outlier.enabled", "outlier.consecutive_failures", "outlier.ejection",
-	"retry.enabled", "retry.attempts", "retry.per_try_timeout",
-	"alert.webhook", "alert.name",
-}
-
-// Set overrides one scalar field by its path (as in ScalarFields) from its
-// string form; the error names the field.
-func (c *Config) Set(field, value string) error {
-	bad := func(err error) error { return fmt.Errorf("%s: invalid value %q: %v", field, value, err) }
-	dur := func(dst *time.Duration) error {
-		d, err := time.ParseDuration(value)
-		if err != nil {
-			return bad(err)
-		}
-		*dst = d
-		return nil
-	}
-	integer := func(dst *int) error {
-		n, err := strconv.Atoi(value)
-		if err != nil {
-			return bad(err)
-		}
-		*dst = n
-		return nil
-	}
-	boolean := func(dst *bool) error {
-		b, err := strconv.ParseBool(value)
-		if err != nil {
-			return bad(err)
-		}
-		*dst = b
-		return nil
-	}
-	switch field {
-	case "listen":
-		c.Listen = value
-	case "seed":
-		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil {
-			return bad(err)
-		}
-		c.Seed = n
-	case "clock_offset":
-		return dur(&c.ClockOffset)
-	case "health.path":
-		c.Health.Path = value
-	case "health.interval":
-		return dur(&c.Health.Interval)
-	case "health.timeout":
-		return dur(&c.Health.Timeout)
-	case "health.failure_threshold":
-		return integer(&c.Health.FailureThreshold)
-	case "health.success_threshold":
-		return integer(&c.Health.SuccessThreshold)
-	case "health.enabled":
-		return boolean(&c.Health.Enabled)
-	case "outlier.enabled":
-		return boolean(&c.Outlier.Enabled)
-	case "outlier.consecutive_failures":
-		return integer(&c.Outlier.ConsecutiveFailures)
-	case "outlier.ejection":
-		return dur(&c.Outlier.Ejection)
-	case "retry.enabled":
-		return boolean(&c.Retry.Enabled)
-	case "retry.attempts":
-		return integer(&c.Retry.Attempts)
-	case "retry.per_try_timeout":
-		return dur(&c.Retry.PerTryTimeout)
-	case "alert.webhook":
-		c.Alert.Webhook = value
-	case "alert.name":
-		c.Alert.Name = value
-	default:
-		return fmt.Errorf("%s: unknown field", field)
 	}
 	return nil
 }

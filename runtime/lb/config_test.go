@@ -94,42 +94,63 @@ func TestLoadConfigErrorsNameTheField(t *testing.T) {
 	}
 }
 
-func TestSetOverrides(t *testing.T) {
-	c := Default()
-	for _, f := range ScalarFields {
+// Every scalar key has a flag, named as global-lb has always named it (the
+// YAML path with dashes), and a flag given overrides the file.
+func TestFlagsOverrideEveryScalarField(t *testing.T) {
+	want := []string{
+		"listen", "health.path", "health.interval", "health.timeout", "health.failure_threshold", "health.success_threshold", "health.enabled",
+		"outlier.enabled", "outlier.consecutive_failures", "outlier.ejection",
+		"retry.enabled", "retry.attempts", "retry.per_try_timeout",
+		"alert.webhook", "alert.name", "seed", "clock_offset",
+	}
+	fs := Flags()
+	var args []string
+	var got []string
+	for _, f := range fs.Fields() {
+		got = append(got, f.Path)
+		if wantFlag := strings.NewReplacer(".", "-", "_", "-").Replace(f.Path); f.Flag != wantFlag {
+			t.Errorf("%s: flag --%s, want --%s", f.Path, f.Flag, wantFlag)
+		}
 		var v string
 		switch {
-		case strings.HasSuffix(f, "enabled"):
+		case f.Type == "bool":
 			v = "false"
-		case strings.HasSuffix(f, "interval"), strings.HasSuffix(f, "timeout"), strings.HasSuffix(f, "ejection"):
-			v = "750ms"
-		case strings.HasSuffix(f, "threshold"), strings.HasSuffix(f, "failures"), strings.HasSuffix(f, "attempts"), f == "seed":
-			v = "4"
-		case f == "health.path":
-			v = "/healthz"
-		case f == "alert.webhook":
-			v = "http://127.0.0.1:9/hook"
-		case f == "clock_offset":
+		case f.Type == "duration" && f.Path == "clock_offset":
 			v = "-750ms"
+		case f.Type == "duration":
+			v = "750ms"
+		case f.Type == "int":
+			v = "4"
+		case f.Path == "health.path":
+			v = "/healthz"
+		case f.Path == "alert.webhook":
+			v = "http://127.0.0.1:9/hook"
 		default:
 			v = "127.0.0.1:8080"
 		}
-		if err := c.Set(f, v); err != nil {
-			t.Fatalf("Set(%s, %s): %v", f, v, err)
-		}
+		args = append(args, "--"+f.Flag+"="+v) // a bool flag takes its value after "="
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("scalar fields %v, want %v", got, want)
+	}
+	c := Default()
+	if err := fs.Load(append(args, "--config", writeFile(t, fullYAML)), &c); err != nil {
+		t.Fatal(err)
 	}
 	if c.Health.Interval != 750*time.Millisecond || c.Health.FailureThreshold != 4 || c.Retry.Enabled || c.Seed != 4 ||
 		c.Outlier.Ejection != 750*time.Millisecond || c.Health.Path != "/healthz" || c.Alert.Webhook != "http://127.0.0.1:9/hook" ||
-		c.ClockOffset != -750*time.Millisecond {
+		c.ClockOffset != -750*time.Millisecond || len(c.Regions) != 3 {
 		t.Fatalf("after overrides: %+v", c)
 	}
-	for field, v := range map[string]string{"health.interval": "soon", "retry.attempts": "two", "outlier.enabled": "maybe", "seed": "x", "clock_offset": "later"} {
-		if err := c.Set(field, v); err == nil || !strings.HasPrefix(err.Error(), field+":") {
-			t.Errorf("Set(%s, %s) = %v, want an error naming the field", field, v, err)
+	for flag, v := range map[string]string{"health-interval": "soon", "retry-attempts": "two", "outlier-enabled": "maybe", "seed": "x", "clock-offset": "later"} {
+		c := Default()
+		field := strings.Replace(strings.Replace(flag, "-", ".", 1), "-", "_", -1)
+		if flag == "seed" || flag == "clock-offset" {
+			field = strings.ReplaceAll(flag, "-", "_")
 		}
-	}
-	if err := c.Set("nope", "1"); err == nil {
-		t.Error("unknown field accepted")
+		if err := Flags().Load([]string{"--" + flag + "=" + v}, &c); err == nil || !strings.HasPrefix(err.Error(), field+": invalid value") {
+			t.Errorf("--%s %s: %v, want an error naming %s", flag, v, err, field)
+		}
 	}
 }
 

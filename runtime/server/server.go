@@ -115,9 +115,6 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Metrics returns the registry (for adding process-level metrics).
-func (s *Server) Metrics() *metrics.Registry { return s.cfg.Metrics }
-
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /v1/sessions", s.createSession)

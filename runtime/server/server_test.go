@@ -244,8 +244,8 @@ func TestCreatePostGet(t *testing.T) {
 
 	m := do(t, "GET", u+"/metrics", "")
 	for _, want := range []string{
-		`agent_messages_total{region="us-east-1",outcome="ok"} 3`,
-		`agent_messages_total{region="us-east-1",outcome="duplicate"} 1`,
+		`agent_messages_total{outcome="ok",region="us-east-1"} 3`,
+		`agent_messages_total{outcome="duplicate",region="us-east-1"} 1`,
 		`agent_cache_hits_total{region="us-east-1"} 1`,
 		`store_checkpoints_total{region="us-east-1"} 5`,
 	} {
@@ -389,7 +389,7 @@ func TestWarmupAuthenticated(t *testing.T) {
 		t.Fatalf("signed warmup: %s", r.raw)
 	}
 	m := do(t, "GET", a.http.URL+"/metrics", "")
-	if !strings.Contains(m.raw, `cache_warmup_rejected_total{region="us-east-1",reason="bad_signature"} 2`) ||
+	if !strings.Contains(m.raw, `cache_warmup_rejected_total{reason="bad_signature",region="us-east-1"} 2`) ||
 		!strings.Contains(m.raw, `cache_warmup_received_total{region="us-east-1"} 1`) {
 		t.Fatalf("warmup metrics:\n%s", m.raw)
 	}

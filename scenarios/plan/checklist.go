@@ -13,32 +13,33 @@ import (
 
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/check"
+	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/history"
 	"github.com/agentops/failover-harness/harness/traffic"
 )
 
 // Checklist is the article's production checklist as specs (label checklist).
-func Checklist() []Row {
-	return []Row{
+func Checklist() []engine.Row {
+	return []engine.Row{
 		{Label: "checklist", Spec: "at least two regions are healthy and in the LB's rotation",
-			Expected: ">= 2 regions healthy", body: checkRegionsHealthy},
+			Expected: ">= 2 regions healthy", Body: body(checkRegionsHealthy)},
 		{Label: "checklist", Spec: "with every region healthy, traffic splits by the configured weights",
-			Expected: "weighted routing 50/30/20 within tolerance", body: checkWeights},
+			Expected: "weighted routing 50/30/20 within tolerance", Body: body(checkWeights)},
 		{Label: "checklist", Spec: "failover is exercised dry-run, then manual, then automatic, and each is in the admin API's history",
-			Expected: "dry run changes nothing; manual and automatic failovers recorded in /regions/failover/history", body: checkFailoverModes},
+			Expected: "dry run changes nothing; manual and automatic failovers recorded in /regions/failover/history", Body: body(checkFailoverModes)},
 		{Label: "checklist", Spec: "when no healthy region remains, on-call gets exactly one alert",
-			Expected: "one Alertmanager alert, no storm", body: checkAlertNoHealthy},
+			Expected: "one Alertmanager alert, no storm", Body: body(checkAlertNoHealthy)},
 		{Label: "checklist", Spec: "sessions carry the configured TTL",
-			Expected: "expires_at = now + session TTL", body: checkTTL},
+			Expected: "expires_at = now + session TTL", Body: body(checkTTL)},
 	}
 }
 
 func checkRegionsHealthy(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	st, err := r.lbStatus(ctx)
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -48,53 +49,53 @@ func checkRegionsHealthy(ctx context.Context, r *run) error {
 			in++
 		}
 	}
-	r.out.add(check.Live("regions-in-rotation", in >= 2, float64(in), "%d of %d regions in the LB's rotation", in, len(st.Regions)))
+	r.Out.Add(check.Live("regions-in-rotation", in >= 2, float64(in), "%d of %d regions in the LB's rotation", in, len(st.Regions)))
 	healthy := 0
-	for _, reg := range r.c.Regions() {
+	for _, reg := range r.Cluster.Regions() {
 		resp, err := httpGet(ctx, reg.URL+"/health", "")
 		if err == nil && resp.status == 200 {
 			healthy++
 		}
 	}
-	r.out.add(check.Live("regions-healthy", healthy >= 2, float64(healthy), "%d regions answer /health with 200", healthy))
+	r.Out.Add(check.Live("regions-healthy", healthy >= 2, float64(healthy), "%d regions answer /health with 200", healthy))
 	return nil
 }
 
 func checkWeights(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	cl := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, r.h)
+	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, r.History)
 	// Sessions are the unit (routing is sticky per session); 1000 of them
 	// tell a 50/30/20 split from an even one with a false-alarm rate of
 	// 1e-4 (bounded: one PutItem each).
 	const n = 1000
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		cl.CreateSession(ctx, history.KindCreate, fmt.Sprintf("w%d", i), "", fmt.Sprintf("s-w-%d-%d", r.spec.Seed, i))
+		cl.CreateSession(ctx, history.KindCreate, fmt.Sprintf("w%d", i), "", fmt.Sprintf("s-w-%d-%d", r.Spec.Seed, i))
 	}
 	weights := map[string]int{}
-	for _, reg := range r.spec.Regions {
+	for _, reg := range r.Spec.Regions {
 		weights[reg.Name] = reg.Weight
 	}
-	r.out.add(check.WeightSplit(r.h.Ops(), weights, r.env.alpha()))
+	r.Out.Add(check.WeightSplit(r.History.Ops(), weights, r.Env.Alpha()))
 	return nil
 }
 
 func checkFailoverModes(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	a, b, c := regionNames(r.spec)
+	a, b, c := regionNames(r.Spec)
 	var bURL string
-	for _, reg := range r.c.Regions() {
+	for _, reg := range r.Cluster.Regions() {
 		if reg.Name == b {
 			bURL = reg.URL
 		}
 	}
-	tok := r.c.AdminToken()
+	tok := r.Cluster.AdminToken()
 	// Admin endpoints refuse callers without the token.
 	if resp, err := httpGet(ctx, bURL+"/regions/failover/history", ""); err == nil {
-		r.out.add(check.Safe("admin-requires-token", resp.status == 401, float64(resp.status), "history without a token answered %d", resp.status))
+		r.Out.Add(check.Safe("admin-requires-token", resp.status == 401, float64(resp.status), "history without a token answered %d", resp.status))
 	}
 	// 1. dry run: says what would happen, changes nothing.
 	var plan struct {
@@ -106,7 +107,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		return err
 	}
 	_ = json.Unmarshal(resp.body, &plan)
-	r.out.add(check.Safe("dry-run", resp.status == 200 && plan.Current == a && !plan.WouldFailover, 0,
+	r.Out.Add(check.Safe("dry-run", resp.status == 200 && plan.Current == a && !plan.WouldFailover, 0,
 		"dry run answered %d: current %q, would fail over %v (want %s, false)", resp.status, plan.Current, plan.WouldFailover, a))
 	// 2. manual failover to C, then back to A.
 	for _, target := range []string{c, a} {
@@ -114,23 +115,23 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		if err != nil {
 			return err
 		}
-		r.out.add(check.Live("manual-failover-to-"+target, resp.status == 200, float64(resp.status), "manual failover to %s answered %d %s", target, resp.status, trim(resp.body)))
+		r.Out.Add(check.Live("manual-failover-to-"+target, resp.status == 200, float64(resp.status), "manual failover to %s answered %d %s", target, resp.status, trim(resp.body)))
 	}
 	// 3. automatic: the primary stops answering; B's manager fails over by
 	// itself within its detection bound. The row waits at most 15 s: a
 	// manager that checks too rarely to notice by then fails here.
-	_, f, err := r.inject(ctx, fault.Pause{Region: a})
+	_, f, err := r.Inject(ctx, fault.Pause{Region: a})
 	if err != nil {
 		return err
 	}
-	det := bounds.RegionDetection(bounds.Probe{Interval: r.spec.RegionHealthInterval, Timeout: r.spec.RegionHealthTimeout, Threshold: r.spec.RegionUnhealthyThreshold}, r.allow())
+	det := bounds.RegionDetection(bounds.Probe{Interval: r.Spec.RegionHealthInterval, Timeout: r.Spec.RegionHealthTimeout, Threshold: r.Spec.RegionUnhealthyThreshold}, r.Allow())
 	var events []struct {
 		Kind string `json:"kind"`
 		From string `json:"from"`
 		To   string `json:"to"`
 	}
 	var seenAt time.Time
-	_ = r.wait(ctx, min(markDeadline(det), 15*time.Second), "an automatic failover in "+b+"'s history", func() bool {
+	_ = r.Wait(ctx, min(engine.MarkDeadline(det), 15*time.Second), "an automatic failover in "+b+"'s history", func() bool {
 		var wrapped struct {
 			History json.RawMessage `json:"history"`
 		}
@@ -158,7 +159,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	r.out.add(check.Safe("history-records-manual", manual >= 2, float64(manual), "%d manual failovers in %s's history", manual, b))
+	r.Out.Add(check.Safe("history-records-manual", manual >= 2, float64(manual), "%d manual failovers in %s's history", manual, b))
 	took := math.Inf(1)
 	if !seenAt.IsZero() {
 		took = seenAt.Sub(f.Start).Seconds()
@@ -166,25 +167,25 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 	auto1 := check.Live("history-records-automatic", auto >= 1 && took <= det.Total().Seconds(), took,
 		"%d automatic failovers away from %s in %s's history, seen %.3fs after the fault (bound %s)", auto, a, b, took, det)
 	auto1.Bound = check.TimeBound(det)
-	r.out.add(auto1)
+	r.Out.Add(auto1)
 	return nil
 }
 
 func checkAlertNoHealthy(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	det := r.detectionBound()
-	_, f, err := r.inject(ctx, fault.RegionsDown{Regions: r.spec.RegionNames()})
+	det := r.DetectionBound()
+	_, f, err := r.Inject(ctx, fault.RegionsDown{Regions: r.Spec.RegionNames()})
 	if err != nil {
 		return err
 	}
-	_ = r.wait(ctx, markDeadline(det), "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
-	r.out.add(r.statusPage(ctx))
-	r.out.add(check.AlertReceived(r.c.Alerts(), "NoHealthyRegion", f, det))
-	rounds := r.waitRounds(ctx, 10, "ten LB health rounds with every region down")
-	r.out.add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
-	r.out.add(check.AlertOnce(r.c.Alerts(), "NoHealthyRegion", rounds))
+	_ = r.Wait(ctx, engine.MarkDeadline(det), "an alert at the webhook", func() bool { return len(r.Cluster.Alerts()) > 0 })
+	r.Out.Add(r.statusPage(ctx))
+	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), "NoHealthyRegion", f, det))
+	rounds := r.WaitRounds(ctx, 10, "ten LB health rounds with every region down")
+	r.Out.Add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
+	r.Out.Add(check.AlertOnce(r.Cluster.Alerts(), "NoHealthyRegion", f.Start, rounds))
 	return nil
 }
 
@@ -193,12 +194,12 @@ func checkAlertNoHealthy(ctx context.Context, r *run) error {
 // the create request, so the expiry lies within [TTL, TTL + that request's
 // duration] of the activity.
 func checkTTL(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	id := fmt.Sprintf("s-ttl-%d", r.spec.Seed)
+	id := fmt.Sprintf("s-ttl-%d", r.Spec.Seed)
 	t0 := time.Now()
-	resp, err := httpPost(ctx, r.c.LBURL()+"/v1/sessions", "", fmt.Sprintf(`{"user_id":"ttl","session_id":%q}`, id))
+	resp, err := httpPost(ctx, r.Cluster.LBURL()+"/v1/sessions", "", fmt.Sprintf(`{"user_id":"ttl","session_id":%q}`, id))
 	took := time.Since(t0)
 	if err != nil {
 		return err
@@ -207,12 +208,12 @@ func checkTTL(ctx context.Context, r *run) error {
 		LastActiveAt time.Time `json:"last_active_at"`
 		ExpiresAt    time.Time `json:"expires_at"`
 	}
-	gerr := getJSON(ctx, r.c.LBURL()+"/v1/sessions/"+id, "", &s)
+	gerr := getJSON(ctx, r.Cluster.LBURL()+"/v1/sessions/"+id, "", &s)
 	got := s.ExpiresAt.Sub(s.LastActiveAt)
-	want := r.spec.SessionTTL
+	want := r.Spec.SessionTTL
 	const precision = time.Millisecond // the store keeps expiries in milliseconds
 	ok := resp.status/100 == 2 && gerr == nil && got >= want-precision && got <= want+took+precision
-	r.out.add(check.Safe("session-ttl", ok, got.Seconds(),
+	r.Out.Add(check.Safe("session-ttl", ok, got.Seconds(),
 		"session expires %v after its last activity (both on the writing region's clock); configured TTL %v, within [TTL, TTL + the create request's %v] (create answered %d, read: %v)",
 		got, want, bounds.Round(took), resp.status, gerr))
 	return nil
@@ -223,13 +224,13 @@ func checkTTL(ctx context.Context, r *run) error {
 func (r *run) statusPage(ctx context.Context) check.Result {
 	var jsonOK, htmlOK bool
 	var last string
-	_ = r.wait(ctx, markDeadline(r.detectionBound()), "the LB's status page", func() bool {
-		j, err := httpGet(ctx, r.c.LBURL()+"/v1/sessions/none", "")
+	_ = r.Wait(ctx, engine.MarkDeadline(r.DetectionBound()), "the LB's status page", func() bool {
+		j, err := httpGet(ctx, r.Cluster.LBURL()+"/v1/sessions/none", "")
 		if err != nil {
 			return false
 		}
 		jsonOK = j.status == 503 && bytes.Contains(j.body, []byte("NO_HEALTHY_REGION"))
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.c.LBURL()+"/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.Cluster.LBURL()+"/", nil)
 		req.Header.Set("Accept", "text/html")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/check"
+	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/provider/local"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -74,7 +75,7 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 				t.Fatalf("no row %s", tc.label)
 			}
 			out := runJudged(t, row, func(seed int64) topology.Spec {
-				spec := SuiteDefaults()
+				spec := engine.SuiteDefaults()
 				spec.Seed = seed
 				tc.mutate(&spec)
 				return spec
@@ -87,9 +88,9 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 // runJudged runs row with the specs spec(seed) gives, for seeds 11, 12, 13
 // until one is not INCONCLUSIVE, as --retry-inconclusive would: a row whose
 // situation did not form, or that the machine starved, judged nothing.
-func runJudged(t *testing.T, row Row, spec func(seed int64) topology.Spec) *Outcome {
+func runJudged(t *testing.T, row engine.Row, spec func(seed int64) topology.Spec) *engine.Outcome {
 	t.Helper()
-	var out *Outcome
+	var out *engine.Outcome
 	for seed := int64(11); seed < 14; seed++ {
 		var err error
 		if out, err = runRowForTest(t, row, spec(seed)); err != nil {
@@ -107,7 +108,7 @@ func runJudged(t *testing.T, row Row, spec func(seed int64) topology.Spec) *Outc
 // behaviour (OK false), and the row not to pass: FAILED, or INCONCLUSIVE
 // only because the harness measured that the machine was starved (the
 // check still caught the breakage; the verdict just may not blame it).
-func assertFails(t *testing.T, out *Outcome, name, why string) {
+func assertFails(t *testing.T, out *engine.Outcome, name, why string) {
 	t.Helper()
 	c, ok := out.Check(name)
 	switch {
@@ -123,16 +124,16 @@ func assertFails(t *testing.T, out *Outcome, name, why string) {
 	t.Logf("%s %s as it should (%s): %s: %s", out.Label, out.Verdict, why, name, c.Reason)
 }
 
-func runRowForTest(t *testing.T, row Row, spec topology.Spec) (*Outcome, error) {
+func runRowForTest(t *testing.T, row engine.Row, spec topology.Spec) (*engine.Outcome, error) {
 	t.Helper()
 	spec.RunDir = t.TempDir()
 	if d := os.Getenv("DBG_RUNDIR"); d != "" {
 		spec.RunDir = d
 	}
-	env := &Env{
+	env := &engine.Env{
 		Provider: &local.Provider{BinDir: binDir},
 		Spec:     spec,
-		Defer: func(name string, heal HealFunc) {
+		Defer: func(name string, heal engine.HealFunc) {
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/check"
+	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/history"
 	"github.com/agentops/failover-harness/harness/stats"
@@ -20,43 +21,44 @@ import (
 )
 
 // Rows is the failover test plan, SPEC §4, followed by the article's checklist.
-func Rows() []Row {
-	rows := []Row{
+func Rows() []engine.Row {
+	rows := []engine.Row{
 		{N: 1, Label: "plan-1", Spec: "when region A becomes unresponsive, the LB moves its users to B and no acknowledged message is lost",
-			Expected: "LB redirects to B; every session continues; no acked message lost; RTO within detection bound + margin", body: row1},
+			Expected: "LB redirects to B; every session continues; no acked message lost; RTO within detection bound + margin", Body: body(row1)},
 		{N: 2, Label: "plan-2", Spec: "when region A answers 503, health checks mark it degraded and it gets no new traffic",
-			Expected: "health check fails, A marked degraded; no new traffic to A after the detection window", body: row2},
+			Expected: "health check fails, A marked degraded; no new traffic to A after the detection window", Body: body(row2)},
 		{N: 3, Label: "plan-3", Spec: "when half of region A's requests fail, A is taken out and clients barely notice",
-			Expected: "A marked degraded; client-visible error rate stays low (graceful degradation)", body: row3},
+			Expected: "A marked degraded; client-visible error rate stays low (graceful degradation)", Body: body(row3)},
 		{N: 4, Label: "plan-4", Spec: "when region A is partitioned, health checks time out and on restore the conflict strategy holds with no silent overwrite",
-			Expected: "health check times out; on restore the configured conflict strategy holds; every overwrite counted and reported", body: row4},
+			Expected: "health check times out; on restore the configured conflict strategy holds; every overwrite counted and reported", Body: body(row4)},
 		{N: 5, Label: "plan-5", Spec: "when A and B are down C serves everyone, and when all are down clients get the status page and on-call is paged once",
-			Expected: "C serves everyone; with all down, 503 with status page; alert received once", body: row5},
+			Expected: "C serves everyone; with all down, 503 with status page; alert received once", Body: body(row5)},
 		{N: 6, Label: "plan-6", Spec: "when region A restarts quickly with a cold cache, it warms from its peers and cache hits come back",
-			Expected: "cache warmup from peers; A's replicator receives entries; cache hits come back", body: row6},
+			Expected: "cache warmup from peers; A's replicator receives entries; cache hits come back", Body: body(row6)},
 		{N: 7, Label: "plan-7", Spec: "when an outage outlasts the session TTL, returning users get the expired-session answer and re-authenticate",
-			Expected: "sessions expire via TTL; returning users get SESSION_EXPIRED and re-authenticate", body: row7},
+			Expected: "sessions expire via TTL; returning users get SESSION_EXPIRED and re-authenticate", Body: body(row7)},
 	}
 	rows = append(rows, Checklist()...)
-	for i := range rows {
-		rows[i].Run = bind(rows[i])
-	}
 	return rows
 }
 
 // RowByLabel looks a row up by label (or a checklist spec by its text).
-func RowByLabel(label string) (Row, bool) {
+func RowByLabel(label string) (engine.Row, bool) {
 	for _, r := range Rows() {
 		if r.Label == label || (r.N == 0 && r.Spec == label) {
 			return r, true
 		}
 	}
-	return Row{}, false
+	return engine.Row{}, false
 }
 
-// errNoScenario stops a row whose situation could not be created; the
-// evidence result it added says why and makes the row INCONCLUSIVE.
-var errNoScenario = errors.New("the scenario's situation could not be created")
+// run is a row's view of the engine's run: the rows' shared steps are its methods.
+type run struct{ *engine.Run }
+
+// body adapts a row body to the engine.
+func body(f func(ctx context.Context, r *run) error) func(ctx context.Context, r *engine.Run) error {
+	return func(ctx context.Context, r *engine.Run) error { return f(ctx, &run{r}) }
+}
 
 func regionNames(s topology.Spec) (a, b, c string) {
 	n := s.RegionNames()
@@ -66,52 +68,52 @@ func regionNames(s topology.Spec) (a, b, c string) {
 // userLoad is the default traffic of a row: users in all three client
 // regions, each request bounded so a hung region cannot stall a user.
 func (r *run) userLoad() traffic.Config {
-	tries := r.spec.Retry.Attempts
-	if !r.spec.Retry.Enabled || tries < 1 {
+	tries := r.Spec.Retry.Attempts
+	if !r.Spec.Retry.Enabled || tries < 1 {
 		tries = 1
 	}
 	return traffic.Config{
 		Users:          9,
-		Interval:       userPause,
-		RequestTimeout: time.Duration(tries)*r.spec.Retry.PerTryTimeout + time.Second,
+		Interval:       engine.UserPause,
+		RequestTimeout: time.Duration(tries)*r.Spec.Retry.PerTryTimeout + time.Second,
 		// Users keep talking until the row stops them; the loss checker
 		// accounts for messages the 50-entry conversation bound evicts.
 		MaxMessages: 1000,
-		UserPrefix:  userPrefix,
+		UserPrefix:  engine.UserPrefix,
 	}
 }
 
 // begin starts the topology and the users' traffic and waits until region A
 // has acknowledged some messages: the common opening of the fault rows.
 // The caller stops the load.
-func (r *run) begin(ctx context.Context) (a string, ld *load, err error) {
+func (r *run) begin(ctx context.Context) (a string, ld *engine.Load, err error) {
 	return r.beginWith(ctx, 0)
 }
 
 // beginWith is begin with users simulated users (0: the default).
-func (r *run) beginWith(ctx context.Context, users int) (a string, ld *load, err error) {
-	if err = r.up(ctx, r.env.Spec); err != nil {
+func (r *run) beginWith(ctx context.Context, users int) (a string, ld *engine.Load, err error) {
+	if err = r.Up(ctx, r.Env.Spec); err != nil {
 		return "", nil, err
 	}
-	a, _, _ = regionNames(r.spec)
+	a, _, _ = regionNames(r.Spec)
 	cfg := r.userLoad()
 	if users > 0 {
 		cfg.Users = users
 	}
-	ld = r.startLoad(ctx, cfg)
-	if w := r.out.add(r.warm(ctx, a)); !w.OK {
-		ld.stop()
-		return "", nil, errNoScenario
+	ld = r.StartLoad(ctx, cfg)
+	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
+		ld.Stop()
+		return "", nil, engine.ErrNoScenario
 	}
 	return a, ld, nil
 }
 
 // waitUsersContinue waits until every user got an ack after since.
 func (r *run) waitUsersContinue(ctx context.Context, since time.Time, deadline time.Duration) {
-	_ = r.wait(ctx, deadline, "every user to continue", func() bool {
+	_ = r.Wait(ctx, deadline, "every user to continue", func() bool {
 		active, ok := map[string]bool{}, map[string]bool{}
-		r.h.Each(func(op *history.Op) {
-			if !strings.HasPrefix(op.User, userPrefix) || op.Kind == history.KindRead {
+		r.History.Each(func(op *history.Op) {
+			if !strings.HasPrefix(op.User, engine.UserPrefix) || op.Kind == history.KindRead {
 				return
 			}
 			active[op.User] = true
@@ -133,17 +135,17 @@ func (r *run) settleAfter(ctx context.Context, t time.Time, n int, deadline time
 	if t.IsZero() {
 		return
 	}
-	_ = r.wait(ctx, time.Until(t)+deadline, fmt.Sprintf("%d requests after +%.2fs", n, t.Sub(r.out.start).Seconds()), func() bool {
-		return r.count(func(op *history.Op) bool {
-			return strings.HasPrefix(op.User, userPrefix) && op.Kind != history.KindRead && op.Start.After(t)
+	_ = r.Wait(ctx, time.Until(t)+deadline, fmt.Sprintf("%d requests after +%.2fs", n, t.Sub(r.Out.Started).Seconds()), func() bool {
+		return r.Count(func(op *history.Op) bool {
+			return strings.HasPrefix(op.User, engine.UserPrefix) && op.Kind != history.KindRead && op.Start.After(t)
 		}) >= n
 	})
 }
 
 // settle lets traffic run until n more messages are acknowledged (or deadline).
 func (r *run) settle(ctx context.Context, n int, deadline time.Duration) {
-	base := r.acked()
-	_ = r.wait(ctx, deadline, fmt.Sprintf("%d more acks", n), func() bool { return r.acked() >= base+n })
+	base := r.Acked()
+	_ = r.Wait(ctx, deadline, fmt.Sprintf("%d more acks", n), func() bool { return r.Acked() >= base+n })
 }
 
 // availability adds what every fault row asks of its users' experience: the
@@ -151,10 +153,10 @@ func (r *run) settle(ctx context.Context, n int, deadline time.Duration) {
 // rate once the region left rotation and the requests in flight to it are
 // done (calm; zero when it never left).
 func (r *run) availability(faultStart, calm, until time.Time, rto bounds.Duration) {
-	ops := r.userOps()
-	r.out.add(check.RTO(ops, faultStart, until, rto))
+	ops := r.UserOps()
+	r.Out.Add(check.RTO(ops, faultStart, until, rto))
 	if !calm.IsZero() && calm.Before(until) {
-		r.out.add(check.ErrorRate(ops, calm, until, r.env.errorObjective(), r.env.alpha()))
+		r.Out.Add(check.ErrorRate(ops, calm, until, r.Env.TolerableErrorRate(), r.Env.Alpha()))
 	}
 }
 
@@ -164,23 +166,23 @@ func (r *run) availability(faultStart, calm, until time.Time, rto bounds.Duratio
 // when overwrites is set; the reports also tell which of two forked
 // writes went on, see check.Lost).
 func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []string, overwrites bool) error {
-	final, err := r.readFinal(ctx, sessions)
+	final, err := r.ReadFinal(ctx, sessions)
 	reported, rerr := r.overwriteReports(ctx)
-	l := check.Lost(ops, final, r.maxMessages(), reported)
-	strategy := r.spec.ConflictStrategy
-	rpo := bounds.RPOFor(r.spec.CheckpointPolicy, r.spec.CheckpointInterval)
+	l := check.Lost(ops, final, r.MaxMessages(), reported)
+	strategy := r.Spec.ConflictStrategy
+	rpo := bounds.RPOFor(r.Spec.CheckpointPolicy, r.Spec.CheckpointInterval)
 	if strategy == "last-write-wins" {
 		rpo = bounds.RPO{Unbounded: true, Messages: "last-write-wins keeps the last writer's conversation: concurrent acknowledged messages are overwritten, and each must be reported"}
 	} else {
-		r.out.add(check.LostAcked(l))
+		r.Out.Add(check.LostAcked(l))
 	}
-	r.out.add(check.VersionsMonotonic(ops))
-	r.out.add(check.RPO(l, rpo))
+	r.Out.Add(check.VersionsMonotonic(ops))
+	r.Out.Add(check.RPO(l, rpo))
 	if overwrites {
 		if rerr != nil {
 			return errors.Join(err, rerr)
 		}
-		r.out.add(check.NoSilentOverwrite(l, reported, strategy))
+		r.Out.Add(check.NoSilentOverwrite(l, reported, strategy))
 	}
 	return err
 }
@@ -190,14 +192,14 @@ func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []strin
 func (r *run) overwriteReports(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	var errs []error
-	for _, reg := range r.c.Regions() {
+	for _, reg := range r.Cluster.Regions() {
 		var body struct {
 			Overwrites []struct {
 				SessionID  string   `json:"session_id"`
 				MessageIDs []string `json:"message_ids"`
 			} `json:"overwrites"`
 		}
-		if err := getJSON(ctx, reg.URL+"/regions/overwrites", r.c.AdminToken(), &body); err != nil {
+		if err := getJSON(ctx, reg.URL+"/regions/overwrites", r.Cluster.AdminToken(), &body); err != nil {
 			errs = append(errs, fmt.Errorf("overwrite reports of %s: %w", reg.Name, err))
 			continue
 		}
@@ -215,37 +217,37 @@ func row1(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	defer ld.stop()
-	det, rto := r.detectionBound(), r.rtoBound()
+	defer ld.Stop()
+	det, rto := r.DetectionBound(), r.RTOBound()
 
 	// Break A with work on its way to it: freeze it while requests for
 	// sessions it serves are in flight.
-	homed := r.homedOn(a)
+	homed := r.HomedOn(a)
 	pending, f, err := r.freezeInFlight(ctx, ld, homed, a)
 	if err != nil {
 		return err
 	}
-	r.out.event("fault injected")
-	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
-	calm := calmAfter(marked, r.inflightBound())
+	r.Out.Event("fault injected")
+	marked := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), false)
+	calm := calmAfter(marked, r.InFlightBound())
 	if !marked.IsZero() {
-		r.out.eventAt("detected", marked)
-		r.waitUsersContinue(ctx, marked, markDeadline(rto))
+		r.Out.EventAt("detected", marked)
+		r.waitUsersContinue(ctx, marked, engine.MarkDeadline(rto))
 	}
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
-	res, _ := ld.stop()
+	res, _ := ld.Stop()
 
-	r.out.add(r.caught(pending, homed, a, f, marked))
-	st, err := r.lbStatus(ctx)
+	r.Out.Add(r.caught(pending, homed, a, f, marked))
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
-	r.out.add(check.EveryUserContinues(r.userOps(), f.Start))
-	r.availability(f.Start, calm, ld.stopped, rto)
-	k := max(r.env.TimeScale, 1)
-	r.out.add(check.AcksDurable(r.h.Ops(), r.spec.CheckpointPolicy, r.spec.CheckpointInterval, time.Duration(float64(r.spec.CheckpointInterval)*k)))
-	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.Out.Add(check.EveryUserContinues(r.UserOps(), f.Start))
+	r.availability(f.Start, calm, ld.Stopped, rto)
+	k := max(r.Env.TimeScale, 1)
+	r.Out.Add(check.AcksDurable(r.History.Ops(), r.Spec.CheckpointPolicy, r.Spec.CheckpointInterval, time.Duration(float64(r.Spec.CheckpointInterval)*k)))
+	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
 }
 
 func calmAfter(marked time.Time, inflight bounds.Duration) time.Time {
@@ -257,12 +259,12 @@ func calmAfter(marked time.Time, inflight bounds.Duration) time.Time {
 
 // freezeInFlight pauses region as soon as requests for sessions it serves
 // are in flight (waiting at most two seconds), and returns those requests.
-func (r *run) freezeInFlight(ctx context.Context, ld *load, homed map[string]bool, region string) ([]traffic.Pending, check.Fault, error) {
+func (r *run) freezeInFlight(ctx context.Context, ld *engine.Load, homed map[string]bool, region string) ([]traffic.Pending, check.Fault, error) {
 	var pending []traffic.Pending
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	tick := time.NewTicker(200 * time.Microsecond)
 	for wctx.Err() == nil && len(pending) == 0 {
-		for _, p := range ld.cl.InFlight() {
+		for _, p := range ld.Client.InFlight() {
 			if p.Kind == history.KindMessage && homed[p.Session] {
 				pending = append(pending, p)
 			}
@@ -276,7 +278,7 @@ func (r *run) freezeInFlight(ctx context.Context, ld *load, homed map[string]boo
 	}
 	tick.Stop()
 	cancel()
-	_, at, err := r.inject(ctx, fault.Pause{Region: region})
+	_, at, err := r.Inject(ctx, fault.Pause{Region: region})
 	return pending, at, err
 }
 
@@ -289,14 +291,14 @@ func (r *run) freezeInFlight(ctx context.Context, ld *load, homed map[string]boo
 func (r *run) caught(pending []traffic.Pending, homed map[string]bool, region string, f check.Fault, marked time.Time) check.Result {
 	until := marked
 	if until.IsZero() {
-		until = f.End.Add(r.detectionBound().Total())
+		until = f.End.Add(r.DetectionBound().Total())
 	}
 	started := map[string]time.Time{}
 	for _, p := range pending {
 		started[p.User] = p.Start
 	}
 	n, early := 0, 0
-	r.h.Each(func(op *history.Op) {
+	r.History.Each(func(op *history.Op) {
 		if op.Kind != history.KindMessage || !homed[op.Session] || !op.Start.Before(until) || !op.End.After(f.End) {
 			return
 		}
@@ -318,23 +320,23 @@ func row2(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	defer ld.stop()
-	det, inflight := r.detectionBound(), r.inflightBound()
-	st0, err := r.lbStatus(ctx)
+	defer ld.Stop()
+	det, inflight := r.DetectionBound(), r.InFlightBound()
+	st0, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
 	reg0, _ := st0.Region(a)
-	_, f, err := r.inject(ctx, fault.HTTPStatus{Region: a, Code: 503})
+	_, f, err := r.Inject(ctx, fault.HTTPStatus{Region: a, Code: 503})
 	if err != nil {
 		return err
 	}
-	r.out.event("fault injected")
-	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), true) // the health check's verdict, not an ejection
+	r.Out.Event("fault injected")
+	marked := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), true) // the health check's verdict, not an ejection
 	var before, tried int64
 	if !marked.IsZero() {
-		r.out.eventAt("detected", marked)
-		st, err := r.lbStatus(ctx)
+		r.Out.EventAt("detected", marked)
+		st, err := r.LBStatus(ctx)
 		if err != nil {
 			return err
 		}
@@ -342,8 +344,8 @@ func row2(ctx context.Context, r *run) error {
 		tried = reg.Requests - reg0.Requests
 		// Requests routed to A before it left rotation may still reach it;
 		// count from when every request sent before the mark is answered.
-		_ = r.waitAnswered(ctx, ld.cl, marked, markDeadline(inflight))
-		if st, err = r.lbStatus(ctx); err != nil {
+		_ = r.WaitAnswered(ctx, ld.Client, marked, engine.MarkDeadline(inflight))
+		if st, err = r.LBStatus(ctx); err != nil {
 			return err
 		}
 		reg, _ = st.Region(a)
@@ -351,30 +353,30 @@ func row2(ctx context.Context, r *run) error {
 		// Hold as long as an ejection (the passive fallback) would last and
 		// a few rounds more, counted in the LB's own rounds: an ejection
 		// expiring would let A back in were the health checks not holding it out.
-		need := int(math.Ceil(float64(r.spec.Outlier.Ejection)/float64(r.spec.LBHealth.Interval))) + 3
-		got := r.waitRounds(ctx, need, fmt.Sprintf("%d LB health rounds", need))
-		r.out.add(check.Seen("observed-past-ejection", got >= need, float64(got), "watched %d LB health rounds after the mark (want %d: an ejection of %v plus 3)", got, need, r.spec.Outlier.Ejection))
+		need := int(math.Ceil(float64(r.Spec.Outlier.Ejection)/float64(r.Spec.LBHealth.Interval))) + 3
+		got := r.WaitRounds(ctx, need, fmt.Sprintf("%d LB health rounds", need))
+		r.Out.Add(check.Seen("observed-past-ejection", got >= need, float64(got), "watched %d LB health rounds after the mark (want %d: an ejection of %v plus 3)", got, need, r.Spec.Outlier.Ejection))
 		r.settleAfter(ctx, calmAfter(marked, inflight), errorSample, 3*time.Second)
 	}
-	res, _ := ld.stop()
-	st, err := r.lbStatus(ctx)
+	res, _ := ld.Stop()
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
-	r.out.add(check.Seen("region-answered-503("+a+")", marked.IsZero() || tried > 0, float64(tried), "the LB sent %d tries to %s while it answered 503, before it left rotation", tried, a))
-	r.out.add(check.DetectionTime(f, st.Transitions, a, true, det))
+	r.Out.Add(check.Seen("region-answered-503("+a+")", marked.IsZero() || tried > 0, float64(tried), "the LB sent %d tries to %s while it answered 503, before it left rotation", tried, a))
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, true, det))
 	reg, _ := st.Region(a)
 	name := "no-new-traffic-after-detection(" + a + ")"
 	if marked.IsZero() {
-		r.out.add(check.Live(name, false, float64(reg.Requests), "%s was never marked, so it kept receiving traffic (%d requests)", a, reg.Requests))
+		r.Out.Add(check.Live(name, false, float64(reg.Requests), "%s was never marked, so it kept receiving traffic (%d requests)", a, reg.Requests))
 	} else {
 		n := reg.Requests - before
-		r.out.add(check.Live(name, n == 0 && reg.Status != "active", float64(n),
+		r.Out.Add(check.Live(name, n == 0 && reg.Status != "active", float64(n),
 			"%d tries reached %s after it was marked and every request sent before was answered (LB attempt counter %d -> %d); status now %s", n, a, before, reg.Requests, reg.Status))
-		r.out.add(check.NoTrafficAfterDown(r.userOps(), a, marked, inflight))
+		r.Out.Add(check.NoTrafficAfterDown(r.UserOps(), a, marked, inflight))
 	}
-	r.availability(f.Start, calmAfter(marked, inflight), ld.stopped, r.rtoBound())
-	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
+	r.availability(f.Start, calmAfter(marked, inflight), ld.Stopped, r.RTOBound())
+	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
 }
 
 func row3(ctx context.Context, r *run) error {
@@ -385,41 +387,41 @@ func row3(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	defer ld.stop()
+	defer ld.Stop()
 	const rate = 0.5
-	st0, err := r.lbStatus(ctx)
+	st0, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
 	reg0, _ := st0.Region(a)
-	_, f, err := r.inject(ctx, fault.FailureRate{Region: a, Rate: rate})
+	_, f, err := r.Inject(ctx, fault.FailureRate{Region: a, Rate: rate})
 	if err != nil {
 		return err
 	}
-	r.out.event("fault injected")
+	r.Out.Event("fault injected")
 	// Probes fail at random: A's verdict needs threshold failures in a row,
 	// so the bound is the number of rounds within which that happens but
 	// with probability alpha (an ejection by real traffic only helps).
-	thr := r.spec.LBHealth.FailureThreshold
-	n := stats.RoundsForRun(rate, thr, r.env.alpha())
-	det := r.allow().Measured(bounds.Rounds(r.lbProbe(), n,
-		fmt.Sprintf("%d failed probes in a row at %.0f%% failures come within them but with probability %g", thr, 100*rate, r.env.alpha())), false)
-	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
+	thr := r.Spec.LBHealth.FailureThreshold
+	n := stats.RoundsForRun(rate, thr, r.Env.Alpha())
+	det := r.Allow().Measured(bounds.Rounds(r.LBProbe(), n,
+		fmt.Sprintf("%d failed probes in a row at %.0f%% failures come within them but with probability %g", thr, 100*rate, r.Env.Alpha())), false)
+	marked := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), false)
 	if !marked.IsZero() {
-		r.out.eventAt("detected", marked)
+		r.Out.EventAt("detected", marked)
 	}
 	r.settle(ctx, 150, 5*time.Second)
 	faultEnd := time.Now()
-	res, _ := ld.stop()
-	st, err := r.lbStatus(ctx)
+	res, _ := ld.Stop()
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
 	reg, _ := st.Region(a)
 	tried := reg.Requests - reg0.Requests
-	r.out.add(check.Seen("region-took-traffic-while-failing("+a+")", tried > 0, float64(tried), "the LB sent %d tries to %s while half its answers were 503", tried, a))
-	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
-	ops := r.userOps()
+	r.Out.Add(check.Seen("region-took-traffic-while-failing("+a+")", tried > 0, float64(tried), "the LB sent %d tries to %s while half its answers were 503", tried, a))
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
+	ops := r.UserOps()
 	// Graceful degradation: while A is in rotation answering half its
 	// requests with 503, clients barely notice. Once it is out, any config
 	// is clean, so the sample ends there (or with the fault).
@@ -427,9 +429,9 @@ func row3(ctx context.Context, r *run) error {
 	if !marked.IsZero() && marked.Before(degraded) {
 		degraded = marked // requests sent after it were routed elsewhere
 	}
-	r.out.add(check.ErrorRate(ops, f.Start, degraded, r.env.errorObjective(), r.env.alpha()))
-	r.out.add(check.RTO(ops, f.Start, ld.stopped, r.allow().Measured(bounds.Recovery(bounds.Rounds(r.lbProbe(), n, "as detection"), r.retry()), true)))
-	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
+	r.Out.Add(check.ErrorRate(ops, f.Start, degraded, r.Env.TolerableErrorRate(), r.Env.Alpha()))
+	r.Out.Add(check.RTO(ops, f.Start, ld.Stopped, r.Allow().Measured(bounds.Recovery(bounds.Rounds(r.LBProbe(), n, "as detection"), r.Retry()), true)))
+	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
 }
 
 func row4(ctx context.Context, r *run) error {
@@ -437,21 +439,21 @@ func row4(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	defer ld.stop()
-	det := r.detectionBound()
+	defer ld.Stop()
+	det := r.DetectionBound()
 	// A is cut off from the LB and its peers (probes time out); it still
 	// reaches the global store, slowly, as a region on the far side of a
 	// congested link does.
-	var heals []HealFunc
+	var heals []engine.HealFunc
 	links := []string{topology.LBLink(a)}
-	for _, p := range r.spec.RegionNames() {
+	for _, p := range r.Spec.RegionNames() {
 		if p != a {
 			links = append(links, topology.PeerLink(p, a))
 		}
 	}
 	var f check.Fault // from the first cut's start to the last one's end
 	for i, l := range links {
-		h, at, err := r.inject(ctx, fault.Partition{Link: l, Mode: "timeout"})
+		h, at, err := r.Inject(ctx, fault.Partition{Link: l, Mode: "timeout"})
 		if err != nil {
 			return err
 		}
@@ -462,16 +464,16 @@ func row4(ctx context.Context, r *run) error {
 	}
 	// Slow, not cut: a quarter of the region's store timeout each way
 	// (region_health.timeout bounds its store calls), so A's writes still land.
-	h, _, err := r.inject(ctx, fault.Latency{Link: topology.DynamoLink(a), Latency: r.spec.RegionHealthTimeout / 4})
+	h, _, err := r.Inject(ctx, fault.Latency{Link: topology.DynamoLink(a), Latency: r.Spec.RegionHealthTimeout / 4})
 	if err != nil {
 		return err
 	}
 	heals = append(heals, h)
-	r.out.event("partition")
+	r.Out.Event("partition")
 
-	marked := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
+	marked := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), false)
 	if !marked.IsZero() {
-		r.out.eventAt("detected", marked)
+		r.Out.EventAt("detected", marked)
 	}
 	// Split brain: clients whose DNS still points at A keep writing to the
 	// sessions A served while the LB sends the same users to B, until the
@@ -482,21 +484,21 @@ func row4(ctx context.Context, r *run) error {
 			return err
 		}
 	}
-	r.out.event("restored")
-	_ = r.waitIn(ctx, markDeadline(det), a)
-	r.settleAfter(ctx, calmAfter(marked, r.inflightBound()), errorSample, 3*time.Second)
+	r.Out.Event("restored")
+	_ = r.WaitIn(ctx, engine.MarkDeadline(det), a)
+	r.settleAfter(ctx, calmAfter(marked, r.InFlightBound()), errorSample, 3*time.Second)
 	r.settle(ctx, 40, 3*time.Second)
-	res, _ := ld.stop()
+	res, _ := ld.Stop()
 
-	r.out.add(split)
-	st, err := r.lbStatus(ctx)
+	r.Out.Add(split)
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
-	r.availability(f.Start, calmAfter(marked, r.inflightBound()), ld.stopped, r.rtoBound())
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.availability(f.Start, calmAfter(marked, r.InFlightBound()), ld.Stopped, r.RTOBound())
 	// Every acknowledgement counts, the stale-DNS writers' too.
-	return r.lossChecks(ctx, r.h.Ops(), res.All, true)
+	return r.lossChecks(ctx, r.History.Ops(), res.All, true)
 }
 
 // splitBrain writes, directly to region's front door, into the sessions
@@ -506,19 +508,19 @@ func row4(ctx context.Context, r *run) error {
 // the evidence.
 func (r *run) splitBrain(ctx context.Context, region string, since time.Time, want int, deadline time.Duration) check.Result {
 	var url string
-	for _, reg := range r.c.Regions() {
+	for _, reg := range r.Cluster.Regions() {
 		if reg.Name == region {
 			url = reg.URL
 		}
 	}
 	sessions := map[string]string{}
-	for _, op := range r.h.Ops() {
+	for _, op := range r.History.Ops() {
 		if op.Kind == history.KindMessage && op.OK() && op.ServedBy == region && op.Session != "" {
 			sessions[op.Session] = op.User
 		}
 	}
 	want = min(want, len(sessions))
-	cl := traffic.NewClient(traffic.Config{LBURL: url, RequestTimeout: time.Second}, r.h)
+	cl := traffic.NewClient(traffic.Config{LBURL: url, RequestTimeout: time.Second}, r.History)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for s, u := range sessions {
@@ -526,18 +528,18 @@ func (r *run) splitBrain(ctx context.Context, region string, since time.Time, wa
 		go func() {
 			defer wg.Done()
 			for i := 1; wctx.Err() == nil && i <= 200; i++ {
-				cl.SendMessage(wctx, "stale-dns-"+u, region, s, fmt.Sprintf("m-stale-%s-%d-%d", u, r.spec.Seed, i))
+				cl.SendMessage(wctx, "stale-dns-"+u, region, s, fmt.Sprintf("m-stale-%s-%d-%d", u, r.Spec.Seed, i))
 			}
 		}()
 	}
 	var ev raceEvidence
-	_ = r.wait(ctx, deadline, "the split brain to form", func() bool {
-		ev = raceOn(r.h.Ops(), region, since)
+	_ = r.Wait(ctx, deadline, "the split brain to form", func() bool {
+		ev = raceOn(r.History.Ops(), region, since)
 		return want > 0 && ev.sessions >= want
 	})
 	cancel()
 	wg.Wait()
-	ev = raceOn(r.h.Ops(), region, since)
+	ev = raceOn(r.History.Ops(), region, since)
 	return check.Seen("split-brain-formed", want > 0 && ev.sessions >= want, float64(ev.sessions),
 		"%d sessions acknowledged writes from both sides of the partition (want %d of the %d %s served), with %d overlapping read-modify-write pairs; %d conflicts answered 409",
 		ev.sessions, want, len(sessions), region, ev.pairs, ev.conflicts)
@@ -598,82 +600,82 @@ func row5(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	defer ld.stop()
-	_, b, c := regionNames(r.spec)
-	det, rto, inflight := r.detectionBound(), r.rtoBound(), r.inflightBound()
-	_, f, err := r.inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }})
+	defer ld.Stop()
+	_, b, c := regionNames(r.Spec)
+	det, rto, inflight := r.DetectionBound(), r.RTOBound(), r.InFlightBound()
+	_, f, err := r.Inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }})
 	if err != nil {
 		return err
 	}
-	r.out.event("A and B down")
-	ma := r.waitMarked(ctx, a, f.Start, markDeadline(det), false)
-	mb := r.waitMarked(ctx, b, f.Start, markDeadline(det), false)
+	r.Out.Event("A and B down")
+	ma := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), false)
+	mb := r.WaitMarked(ctx, b, f.Start, engine.MarkDeadline(det), false)
 	var calm time.Time
 	if !ma.IsZero() && !mb.IsZero() {
 		last := ma
 		if mb.After(last) {
 			last = mb
 		}
-		r.out.eventAt("detected", last)
+		r.Out.EventAt("detected", last)
 		calm = last.Add(inflight.Total())
-		r.waitUsersContinue(ctx, calm, markDeadline(rto))
+		r.waitUsersContinue(ctx, calm, engine.MarkDeadline(rto))
 	}
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
-	res, _ := ld.stop()
-	st, err := r.lbStatus(ctx)
+	res, _ := ld.Stop()
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
-	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
-	r.out.add(check.DetectionTime(f, st.Transitions, b, false, det))
-	ops := r.userOps()
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.Out.Add(check.DetectionTime(f, st.Transitions, b, false, det))
+	ops := r.UserOps()
 	if !calm.IsZero() {
-		r.out.add(check.NoTrafficAfterDown(ops, a, ma, inflight))
-		r.out.add(check.NoTrafficAfterDown(ops, b, mb, inflight))
-		r.out.add(check.ServedOnlyBy(ops, c, calm))
-		r.out.add(check.EveryUserContinues(ops, calm))
+		r.Out.Add(check.NoTrafficAfterDown(ops, a, ma, inflight))
+		r.Out.Add(check.NoTrafficAfterDown(ops, b, mb, inflight))
+		r.Out.Add(check.ServedOnlyBy(ops, c, calm))
+		r.Out.Add(check.EveryUserContinues(ops, calm))
 	}
-	r.availability(f.Start, calm, ld.stopped, rto)
-	if err := r.lossChecks(ctx, r.h.Ops(), res.All, false); err != nil {
+	r.availability(f.Start, calm, ld.Stopped, rto)
+	if err := r.lossChecks(ctx, r.History.Ops(), res.All, false); err != nil {
 		return err
 	}
 
 	// Then C goes too: nobody is left.
-	_, allDown, err := r.inject(ctx, fault.Pause{Region: c})
+	_, allDown, err := r.Inject(ctx, fault.Pause{Region: c})
 	if err != nil {
 		return err
 	}
-	r.out.event("C down")
-	r.waitMarked(ctx, c, allDown.Start, markDeadline(det), false)
-	r.out.add(r.statusPage(ctx))
+	r.Out.Event("C down")
+	r.WaitMarked(ctx, c, allDown.Start, engine.MarkDeadline(det), false)
+	r.Out.Add(r.statusPage(ctx))
 	const alertName = "NoHealthyRegion"
-	_ = r.wait(ctx, markDeadline(det), "an alert at the webhook", func() bool { return len(r.c.Alerts()) > 0 })
-	r.out.add(check.AlertReceived(r.c.Alerts(), alertName, allDown, det))
+	_ = r.Wait(ctx, engine.MarkDeadline(det), "an alert at the webhook", func() bool { return len(r.Cluster.Alerts()) > 0 })
+	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), alertName, allDown, det))
 	// Several more probe rounds with every region down: a storm would show here.
-	rounds := r.waitRounds(ctx, 10, "ten LB health rounds with every region down")
-	r.out.add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
-	r.out.add(check.AlertOnce(r.c.Alerts(), alertName, rounds))
+	rounds := r.WaitRounds(ctx, 10, "ten LB health rounds with every region down")
+	r.Out.Add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
+	r.Out.Add(check.AlertOnce(r.Cluster.Alerts(), alertName, allDown.Start, rounds))
 	return nil
 }
 
 func row6(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	a, b, _ := regionNames(r.spec)
+	a, b, _ := regionNames(r.Spec)
 	// Light background traffic: every answer is cached and replicated, and a
 	// cold region pulls only its peers' newest entries (the export limit),
 	// so a heavy load would crowd out the answers this row asks for again.
 	// Nine users (some surely homed on A) at half the usual pace.
 	bg := r.userLoad()
-	bg.Interval = 2 * userPause
-	ld := r.startLoad(ctx, bg)
-	defer ld.stop()
-	if w := r.out.add(r.warm(ctx, a)); !w.OK {
-		return errNoScenario
+	bg.Interval = 2 * engine.UserPause
+	ld := r.StartLoad(ctx, bg)
+	defer ld.Stop()
+	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
+		return engine.ErrNoScenario
 	}
 	urls := map[string]string{}
-	for _, reg := range r.c.Regions() {
+	for _, reg := range r.Cluster.Regions() {
 		urls[reg.Name] = reg.URL
 	}
 	prompts := make([]string, 12)
@@ -682,8 +684,8 @@ func row6(ctx context.Context, r *run) error {
 	}
 	// Users of B ask questions; their answers are cached in B and
 	// replicated to A and C. Each answer's arrival bounds its entry's age.
-	cb := traffic.NewClient(traffic.Config{LBURL: urls[b], RequestTimeout: 2 * time.Second}, r.h)
-	sb := fmt.Sprintf("s-cache-b-%d", r.spec.Seed)
+	cb := traffic.NewClient(traffic.Config{LBURL: urls[b], RequestTimeout: 2 * time.Second}, r.History)
+	sb := fmt.Sprintf("s-cache-b-%d", r.Spec.Seed)
 	if op := cb.CreateSession(ctx, history.KindCreate, "cache-user-b", b, sb); !op.OK() {
 		return fmt.Errorf("create session on %s: status %d %s", b, op.Status, op.Error)
 	}
@@ -696,26 +698,26 @@ func row6(ctx context.Context, r *run) error {
 			answered++
 		}
 	}
-	if s := r.out.add(check.Seen("peers-cached-answers("+b+")", answered == len(prompts), float64(answered),
+	if s := r.Out.Add(check.Seen("peers-cached-answers("+b+")", answered == len(prompts), float64(answered),
 		"%s answered %d of %d questions before %s's restart", b, answered, len(prompts), a)); !s.OK {
-		return errNoScenario
+		return engine.ErrNoScenario
 	}
-	_ = r.wait(ctx, 3*time.Second, "replication to "+a, func() bool {
-		m, err := r.c.Metrics(ctx, a)
+	_ = r.Wait(ctx, 3*time.Second, "replication to "+a, func() bool {
+		m, err := r.Cluster.Metrics(ctx, a)
 		return err == nil && topology.MetricSum(m, "cache_warmup_received_total", nil) >= float64(len(prompts))
 	})
 
-	_, kr, err := r.inject(ctx, fault.KillRestart{Region: a, ColdCache: true})
+	_, kr, err := r.Inject(ctx, fault.KillRestart{Region: a, ColdCache: true})
 	if err != nil {
 		return err
 	}
 	t0, restarted := kr.Start, kr.End // the kill, and the restart answering
-	r.out.eventAt("kill + cold restart", t0)
-	r.out.eventAt("restarted", restarted)
+	r.Out.EventAt("kill + cold restart", t0)
+	r.Out.EventAt("restarted", restarted)
 	var pulled float64
 	var pulledAt time.Time
-	_ = r.wait(ctx, 5*time.Second, a+" to pull its peers' entries", func() bool {
-		m, err := r.c.Metrics(ctx, a)
+	_ = r.Wait(ctx, 5*time.Second, a+" to pull its peers' entries", func() bool {
+		m, err := r.Cluster.Metrics(ctx, a)
 		if err != nil {
 			return false
 		}
@@ -725,13 +727,13 @@ func row6(ctx context.Context, r *run) error {
 		pulledAt = time.Now()
 		return pulled > 0
 	})
-	r.out.add(check.Live("replicator-receives-entries("+a+")", pulled > 0, pulled, "%s pulled %.0f cache entries from its peers after the cold restart", a, pulled))
+	r.Out.Add(check.Live("replicator-receives-entries("+a+")", pulled > 0, pulled, "%s pulled %.0f cache entries from its peers after the cold restart", a, pulled))
 
 	// Entries fresher than the staleness bound when A pulled them must come
 	// back as hits; older ones were rightly dropped. Ages are on the
 	// harness's clock, from B's answer to the pull being seen (or, with no
 	// pull, to the restart, the earliest it could have pulled).
-	stale := r.spec.WarmupStaleness
+	stale := r.Spec.WarmupStaleness
 	ref := restarted
 	if !pulledAt.IsZero() {
 		ref = pulledAt
@@ -742,10 +744,10 @@ func row6(ctx context.Context, r *run) error {
 			fresh++
 		}
 	}
-	r.out.add(check.Seen("entries-fresh-at-pull("+a+")", fresh > 0, float64(fresh),
+	r.Out.Add(check.Seen("entries-fresh-at-pull("+a+")", fresh > 0, float64(fresh),
 		"%d of %d entries were younger than the %v staleness bound when %s pulled them (restart took %s)", fresh, len(prompts), stale, a, bounds.Round(restarted.Sub(t0))))
-	ca := traffic.NewClient(traffic.Config{LBURL: urls[a], RequestTimeout: 2 * time.Second}, r.h)
-	sa := fmt.Sprintf("s-cache-a-%d", r.spec.Seed)
+	ca := traffic.NewClient(traffic.Config{LBURL: urls[a], RequestTimeout: 2 * time.Second}, r.History)
+	sa := fmt.Sprintf("s-cache-a-%d", r.Spec.Seed)
 	if op := ca.CreateSession(ctx, history.KindCreate, "cache-user-a", a, sa); !op.OK() {
 		return fmt.Errorf("create session on %s after restart: status %d %s", a, op.Status, op.Error)
 	}
@@ -756,9 +758,9 @@ func row6(ctx context.Context, r *run) error {
 		}
 	}
 	ratio := float64(hits) / float64(len(prompts))
-	r.out.add(check.Live("cache-hits-return("+a+")", hits >= fresh, ratio,
+	r.Out.Add(check.Live("cache-hits-return("+a+")", hits >= fresh, ratio,
 		"%d/%d first requests at %s after the cold restart were cache hits; %d entries were fresh when it pulled, each must hit", hits, len(prompts), a, fresh))
-	st, err := r.lbStatus(ctx)
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -766,43 +768,43 @@ func row6(ctx context.Context, r *run) error {
 	if m := check.MarkedAt(st.Transitions, a, t0, false); !m.IsZero() && m.After(calm) {
 		calm = m
 	}
-	calm = calm.Add(r.inflightBound().Total())
+	calm = calm.Add(r.InFlightBound().Total())
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
-	res, _ := ld.stop()
-	r.availability(t0, calm, ld.stopped, r.rtoBound())
-	return r.lossChecks(ctx, r.h.Ops(), res.All, false)
+	res, _ := ld.Stop()
+	r.availability(t0, calm, ld.Stopped, r.RTOBound())
+	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
 }
 
 // maxOutage is the longest outage row 7 will wait for sessions to expire.
 const maxOutage = 4 * time.Minute
 
 func row7(ctx context.Context, r *run) error {
-	if err := r.up(ctx, r.env.Spec); err != nil {
+	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	a, _, _ := regionNames(r.spec)
-	ttl := r.spec.SessionTTL
-	det := r.detectionBound()
+	a, _, _ := regionNames(r.Spec)
+	ttl := r.Spec.SessionTTL
+	det := r.DetectionBound()
 	// Active users talk through the whole outage (their activity keeps
 	// their sessions alive); returning users go quiet before it.
-	ld := r.startLoad(ctx, r.userLoad())
-	defer ld.stop()
+	ld := r.StartLoad(ctx, r.userLoad())
+	defer ld.Stop()
 	cfg := r.userLoad()
 	cfg.Users, cfg.MaxMessages, cfg.UserPrefix = 6, 3, "returning-"
-	ret := r.startLoad(ctx, cfg)
-	res, _ := ret.stop2(ctx)
-	if s := r.out.add(check.Seen("sessions-before-outage", len(res.Sessions) > 0, float64(len(res.Sessions)), "%d returning users had sessions before the outage", len(res.Sessions))); !s.OK {
-		return errNoScenario
+	ret := r.StartLoad(ctx, cfg)
+	res, _ := ret.Await(ctx)
+	if s := r.Out.Add(check.Seen("sessions-before-outage", len(res.Sessions) > 0, float64(len(res.Sessions)), "%d returning users had sessions before the outage", len(res.Sessions))); !s.OK {
+		return engine.ErrNoScenario
 	}
 	t0 := time.Now()
-	heal, f, err := r.inject(ctx, fault.LongOutage{Region: a})
+	heal, f, err := r.Inject(ctx, fault.LongOutage{Region: a})
 	if err != nil {
 		return err
 	}
-	r.out.eventAt("long outage", t0)
+	r.Out.EventAt("long outage", t0)
 	// The outage outlasts the TTL, and lasts until the returning users'
 	// sessions have expired, as the system says (a read answers 410).
-	cl := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
+	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
 	var canary string
 	for _, s := range res.Sessions {
 		canary = s
@@ -815,7 +817,7 @@ func row7(ctx context.Context, r *run) error {
 	if deadline > maxOutage {
 		deadline = 5 * time.Second
 	}
-	_ = r.wait(ctx, deadline, "sessions to expire", func() bool {
+	_ = r.Wait(ctx, deadline, "sessions to expire", func() bool {
 		if time.Since(t0) <= ttl {
 			return false
 		}
@@ -826,16 +828,16 @@ func row7(ctx context.Context, r *run) error {
 	// read by the regions that took A's place, whose clocks may not be the
 	// clock that wrote the expiry.
 	outage := time.Since(t0)
-	lb := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, r.h)
+	lb := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, r.History)
 	expired, reauthed, total := 0, 0, 0
 	for u, s := range res.Sessions {
 		total++
-		op := lb.SendMessage(ctx, u, "", s, fmt.Sprintf("m-return-%s-%d", u, r.spec.Seed))
+		op := lb.SendMessage(ctx, u, "", s, fmt.Sprintf("m-return-%s-%d", u, r.Spec.Seed))
 		if op.Status == http.StatusGone && op.Code == "SESSION_EXPIRED" {
 			expired++
-			ns := fmt.Sprintf("%s-reauth-%d", s, r.spec.Seed)
+			ns := fmt.Sprintf("%s-reauth-%d", s, r.Spec.Seed)
 			if c := lb.CreateSession(ctx, history.KindReauth, u, "", ns); c.OK() {
-				if m := lb.SendMessage(ctx, u, "", ns, fmt.Sprintf("m-after-%s-%d", u, r.spec.Seed)); m.OK() {
+				if m := lb.SendMessage(ctx, u, "", ns, fmt.Sprintf("m-after-%s-%d", u, r.Spec.Seed)); m.OK() {
 					reauthed++
 				}
 			}
@@ -844,41 +846,30 @@ func row7(ctx context.Context, r *run) error {
 	if err := heal(ctx); err != nil {
 		return err
 	}
-	r.out.event("outage over")
-	_ = r.waitIn(ctx, 10*time.Second, a)
+	r.Out.Event("outage over")
+	_ = r.WaitIn(ctx, 10*time.Second, a)
 	// Every returning user was idle since before the outage began, so each
 	// session's TTL had run out by the harness's clock: a region that still
 	// serves one judged the TTL wrong (a skewed clock, a missing check).
 	why := ""
 	if outage <= ttl {
-		why = fmt.Sprintf(": the row waits at most %v for sessions to expire, and the run's time scale (%gx) leaves the TTL longer", maxOutage, max(r.env.TimeScale, 1))
+		why = fmt.Sprintf(": the row waits at most %v for sessions to expire, and the run's time scale (%gx) leaves the TTL longer", maxOutage, max(r.Env.TimeScale, 1))
 	}
-	if s := r.out.add(check.Seen("outage-outlasts-ttl", outage > ttl, outage.Seconds(), "outage %v vs session TTL %v%s", bounds.Round(outage), ttl, why)); s.OK {
-		r.out.add(check.Safe("returning-users-see-session-expired", expired == total, float64(expired), "%d of %d returning users got 410 SESSION_EXPIRED, idle for more than the %v TTL", expired, total, ttl))
-		r.out.add(check.Live("returning-users-reauthenticate", reauthed == total, float64(reauthed), "%d of %d returning users re-authenticated and were served", reauthed, total))
+	if s := r.Out.Add(check.Seen("outage-outlasts-ttl", outage > ttl, outage.Seconds(), "outage %v vs session TTL %v%s", bounds.Round(outage), ttl, why)); s.OK {
+		r.Out.Add(check.Safe("returning-users-see-session-expired", expired == total, float64(expired), "%d of %d returning users got 410 SESSION_EXPIRED, idle for more than the %v TTL", expired, total, ttl))
+		r.Out.Add(check.Live("returning-users-reauthenticate", reauthed == total, float64(reauthed), "%d of %d returning users re-authenticated and were served", reauthed, total))
 	}
 
-	st, err := r.lbStatus(ctx)
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
 	}
-	calm := calmAfter(check.MarkedAt(st.Transitions, a, f.Start, false), r.inflightBound())
+	calm := calmAfter(check.MarkedAt(st.Transitions, a, f.Start, false), r.InFlightBound())
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
-	act, _ := ld.stop()
-	r.out.add(check.DetectionTime(f, st.Transitions, a, false, det))
-	r.availability(f.Start, calm, ld.stopped, r.rtoBound())
+	act, _ := ld.Stop()
+	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
+	r.availability(f.Start, calm, ld.Stopped, r.RTOBound())
 	// The active users' sessions must survive the outage whole; the
 	// returning users' expired by design and are not judged for loss.
-	return r.lossChecks(ctx, r.userOps(), act.All, false)
-}
-
-// stop2 waits for the load to end by itself (its MaxMessages/Duration).
-func (l *load) stop2(ctx context.Context) (traffic.Result, error) {
-	select {
-	case <-l.done:
-	case <-ctx.Done():
-		l.cancel()
-		<-l.done
-	}
-	return l.res, l.err
+	return r.lossChecks(ctx, r.UserOps(), act.All, false)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/check"
+	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/topology"
 )
 
@@ -37,7 +38,7 @@ func TestVerdictsIgnoreClockSkew(t *testing.T) {
 				t.Fatalf("no row %s", tc.label)
 			}
 			out := runJudged(t, row, func(seed int64) topology.Spec {
-				spec := SuiteDefaults()
+				spec := engine.SuiteDefaults()
 				spec.Seed = seed
 				spec.SessionTTL = time.Hour
 				spec.ConflictStrategy = tc.strategy

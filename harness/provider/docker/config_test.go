@@ -2,13 +2,16 @@ package docker
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
 func testGates(spec topology.Spec) map[string]string {
@@ -69,6 +72,34 @@ func TestPlanLinksCoversEveryLinkOnce(t *testing.T) {
 	}
 }
 
+// loadRuntime reads b as agent-runtime does (runtime/config.Load).
+func loadRuntime(t *testing.T, b []byte) rtconfig.Config {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "runtime.yaml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := rtconfig.Load(p, nil)
+	if err != nil {
+		t.Fatalf("agent-runtime would reject its config: %v\n%s", err, b)
+	}
+	return c
+}
+
+// loadLB reads b as global-lb does (runtime/lb.LoadConfig).
+func loadLB(t *testing.T, b []byte) lb.Config {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "lb.yaml")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := lb.LoadConfig(p)
+	if err != nil {
+		t.Fatalf("global-lb would reject its config: %v\n%s", err, b)
+	}
+	return c
+}
+
 func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 	spec := topology.DefaultSpec()
 	spec.CheckpointPolicy = "periodic"
@@ -78,10 +109,7 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c rtConfig
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
+	c := loadRuntime(t, b)
 	if c.Region != "eu-west-1" || c.Listen != "0.0.0.0:8080" || c.AdminToken != "tok" || c.WarmupSecret != "sec" {
 		t.Errorf("identity fields wrong: %+v", c)
 	}
@@ -91,7 +119,7 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 	if c.Redis.Addr != linkAddr(links, "eu-west-1->redis") {
 		t.Errorf("redis.addr = %s", c.Redis.Addr)
 	}
-	if c.Checkpoint.Policy != "periodic" || c.Checkpoint.Interval != "300ms" {
+	if c.Checkpoint.Policy != "periodic" || c.Checkpoint.Interval != 300*time.Millisecond {
 		t.Errorf("checkpoint = %+v", c.Checkpoint)
 	}
 	if c.Alert.Webhook != "http://172.18.0.1:9/alerts" {
@@ -122,17 +150,65 @@ func TestLBYAMLUsesLBLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c lbConfig
-	if err := yaml.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
+	c := loadLB(t, b)
 	if len(c.Regions) != 3 || c.Regions[0].Weight != 50 || c.Regions[0].URL != "http://"+linkAddr(links, "lb->us-east-1") {
 		t.Errorf("regions = %+v", c.Regions)
 	}
-	if !c.Health.Enabled || c.Health.Interval != "100ms" || c.Health.FailureThreshold != 2 || c.Health.Path != "/health" {
+	if !c.Health.Enabled || c.Health.Interval != 100*time.Millisecond || c.Health.FailureThreshold != 2 || c.Health.Path != "/health" {
 		t.Errorf("health = %+v", c.Health)
 	}
 	if c.Alert.Name != "NoHealthyRegion" {
 		t.Errorf("alert = %+v", c.Alert)
+	}
+}
+
+// What the provider builds is exactly what each binary loads back, valid:
+// the config types are the binaries' own, so the two cannot drift.
+func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
+	spec := topology.DefaultSpec()
+	spec.Regions[1].ClockOffset = -3 * time.Second
+	spec.ModelLatency = 7 * time.Millisecond
+	spec.Outlier.Enabled = false
+	links := planLinks(spec, testGates(spec))
+	for _, r := range spec.RegionNames() {
+		want, err := runtimeConfig(spec, r, links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := runtimeYAML(spec, r, links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := loadRuntime(t, b); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: loaded\n%+v\nwant\n%+v", r, got, want)
+		}
+	}
+	if c, _ := runtimeConfig(spec, "eu-west-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, ""); c.ClockOffset != -3*time.Second || c.Model.Latency != 7*time.Millisecond {
+		t.Errorf("per-region settings lost: %+v", c)
+	}
+	want, err := lbConfig(spec, links, "http://172.18.0.1:9/lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lbYAML(spec, links, "http://172.18.0.1:9/lb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loadLB(t, b); !reflect.DeepEqual(got, want) {
+		t.Errorf("lb: loaded\n%+v\nwant\n%+v", got, want)
+	}
+	if want.Outlier.Enabled || want.Seed != spec.Seed || want.Health != spec.LBHealth || want.Retry != spec.Retry {
+		t.Errorf("lb settings not the spec's: %+v", want)
+	}
+	// A spec the binaries would refuse is refused here, naming the field.
+	bad := spec
+	bad.Retry.Attempts = 11
+	if _, err := lbYAML(bad, links, ""); err == nil || !strings.Contains(err.Error(), "retry.attempts") {
+		t.Errorf("attempts 11: %v, want an error naming retry.attempts", err)
+	}
+	bad = spec
+	bad.CheckpointPolicy = "sometimes"
+	if _, err := runtimeYAML(bad, "us-east-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, ""); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
+		t.Errorf("bad policy: %v, want an error naming checkpoint.policy", err)
 	}
 }

@@ -2,104 +2,69 @@ package local
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
-// The YAML shapes below mirror docs/ARCHITECTURE.md. Durations are written as
-// Go duration strings; the binaries decode with KnownFields, so keys must match.
+// The binaries' configs are their own types (runtime/config.Config,
+// runtime/lb.Config): the spec fills every setting (Spec.RegionConfig,
+// Spec.LBConfig) and this file adds the run's addresses and secrets.
 
-type rtRegion struct {
-	Name     string `yaml:"name"`
-	Endpoint string `yaml:"endpoint"`
-	Weight   int    `yaml:"weight"`
-	Priority int    `yaml:"priority"`
+// runtimeConfig is region r's agent-runtime config: every dependency and
+// peer is reached through its toxiproxy link (listen: link name → its listen
+// address), itself through its own gate so an injected HTTP fault is what
+// the region sees of itself too.
+func (c *Cluster) runtimeConfig(r *regionState, listen map[string]string, du *url.URL) rtconfig.Config {
+	s := c.spec
+	rc := s.RegionConfig(r.spec.Name)
+	rc.Listen = fmt.Sprintf("127.0.0.1:%d", r.port)
+	rc.AdminToken = c.token
+	rc.WarmupSecret = "warmup-" + c.token
+	ep := *du
+	ep.Host = listen[topology.DynamoLink(r.spec.Name)]
+	rc.DynamoDB.Endpoint = ep.String()
+	rc.Redis.Addr = listen[topology.RedisLink(r.spec.Name)]
+	for i := range rc.Regions {
+		peer := rc.Regions[i].Name
+		if peer == r.spec.Name {
+			rc.Regions[i].Endpoint = r.gate.URL()
+		} else {
+			rc.Regions[i].Endpoint = "http://" + listen[topology.PeerLink(r.spec.Name, peer)]
+		}
+	}
+	if s.AlertsEnabled && s.RegionAlerts {
+		rc.Alert.Webhook = c.alerts.URL() + "/region/" + r.spec.Name
+	}
+	return rc
 }
 
-type runtimeConfig struct {
-	Region       string `yaml:"region"`
-	ClockOffset  string `yaml:"clock_offset,omitempty"`
-	Listen       string `yaml:"listen"`
-	AdminToken   string `yaml:"admin_token"`
-	WarmupSecret string `yaml:"warmup_secret"`
-	DynamoDB     struct {
-		Endpoint    string `yaml:"endpoint"`
-		Table       string `yaml:"table"`
-		AWSRegion   string `yaml:"aws_region"`
-		CreateTable bool   `yaml:"create_table"`
-	} `yaml:"dynamodb"`
-	Redis struct {
-		Addr string `yaml:"addr"`
-	} `yaml:"redis"`
-	Regions    []rtRegion `yaml:"regions"`
-	Checkpoint struct {
-		Policy   string `yaml:"policy"`
-		Interval string `yaml:"interval"`
-	} `yaml:"checkpoint"`
-	Session struct {
-		TTL         string `yaml:"ttl"`
-		MaxMessages int    `yaml:"max_messages"`
-	} `yaml:"session"`
-	ConflictStrategy string `yaml:"conflict_strategy"`
-	Health           struct {
-		Interval           string `yaml:"interval"`
-		Timeout            string `yaml:"timeout"`
-		HealthyThreshold   int    `yaml:"healthy_threshold"`
-		UnhealthyThreshold int    `yaml:"unhealthy_threshold"`
-	} `yaml:"health"`
-	Failover struct {
-		Auto bool `yaml:"auto"`
-	} `yaml:"failover"`
-	Cache struct {
-		TTL         string `yaml:"ttl"`
-		Staleness   string `yaml:"staleness"`
-		Replicate   bool   `yaml:"replicate"`
-		WarmOnStart bool   `yaml:"warm_on_start"`
-	} `yaml:"cache"`
-	Model struct {
-		Latency string `yaml:"latency"`
-	} `yaml:"model"`
-	Alert struct {
-		Webhook string `yaml:"webhook"`
-	} `yaml:"alert"`
+// lbConfig is the global LB's config: each region is reached through its
+// lb-><region> link, which ends at the region's gate.
+func (c *Cluster) lbConfig(listen map[string]string) lb.Config {
+	s := c.spec
+	lc := s.LBConfig()
+	lc.Listen = "127.0.0.1:0"
+	for i := range lc.Regions {
+		lc.Regions[i].URL = "http://" + listen[topology.LBLink(lc.Regions[i].Name)]
+	}
+	if s.AlertsEnabled {
+		lc.Alert.Webhook = c.alerts.URL() + "/lb"
+	}
+	return lc
 }
 
-type lbRegion struct {
-	Name   string `yaml:"name"`
-	URL    string `yaml:"url"`
-	Weight int    `yaml:"weight"`
-}
-
-type lbConfig struct {
-	Listen  string     `yaml:"listen"`
-	Regions []lbRegion `yaml:"regions"`
-	Health  struct {
-		Path             string `yaml:"path"`
-		Interval         string `yaml:"interval"`
-		Timeout          string `yaml:"timeout"`
-		FailureThreshold int    `yaml:"failure_threshold"`
-		SuccessThreshold int    `yaml:"success_threshold"`
-		Enabled          bool   `yaml:"enabled"`
-	} `yaml:"health"`
-	Outlier struct {
-		Enabled             bool   `yaml:"enabled"`
-		ConsecutiveFailures int    `yaml:"consecutive_failures"`
-		Ejection            string `yaml:"ejection"`
-	} `yaml:"outlier"`
-	Retry struct {
-		Enabled       bool   `yaml:"enabled"`
-		Attempts      int    `yaml:"attempts"`
-		PerTryTimeout string `yaml:"per_try_timeout"`
-	} `yaml:"retry"`
-	Alert struct {
-		Webhook string `yaml:"webhook"`
-		Name    string `yaml:"name"`
-	} `yaml:"alert"`
-	Seed int64 `yaml:"seed"` // the LB's weighted picks replay with the run
-}
-
-func writeYAML(path string, v any) error {
+// writeYAML validates a binary's config (what the binary would reject is an
+// error here, naming the field) and writes it as YAML.
+func writeYAML(path string, v interface{ Validate() error }) error {
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)

@@ -56,7 +56,7 @@ func regionURL(c *Cluster, name string, direct bool) string {
 // inject applies f through a tracker and returns its recover.
 func inject(t *testing.T, tr *fault.Tracker, f fault.Fault) func(context.Context) error {
 	t.Helper()
-	rec, err := tr.Inject(context.Background(), f)
+	rec, _, err := tr.Inject(context.Background(), f)
 	if err != nil {
 		t.Fatalf("inject %s: %v", f.Name(), err)
 	}

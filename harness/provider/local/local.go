@@ -236,52 +236,15 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 }
 
 func (c *Cluster) writeRuntimeConfig(r *regionState, listen map[string]string, du *url.URL) error {
-	s := c.spec
-	var rc runtimeConfig
-	rc.Region = r.spec.Name
-	rc.Listen = fmt.Sprintf("127.0.0.1:%d", r.port)
-	rc.AdminToken = c.token
-	rc.WarmupSecret = "warmup-" + c.token
-	ep := *du
-	ep.Host = listen[topology.DynamoLink(r.spec.Name)]
-	rc.DynamoDB.Endpoint = ep.String()
-	rc.DynamoDB.Table = "agent_sessions"
-	rc.DynamoDB.AWSRegion = "us-east-1"
-	rc.DynamoDB.CreateTable = true
-	rc.Redis.Addr = listen[topology.RedisLink(r.spec.Name)]
-	for _, o := range c.regions {
-		// self is reached through its own gate, so an injected HTTP fault is
-		// what the region sees of itself too; peers through their link.
-		endpoint := r.gate.URL()
-		if o != r {
-			endpoint = "http://" + listen[topology.PeerLink(r.spec.Name, o.spec.Name)]
-		}
-		rc.Regions = append(rc.Regions, rtRegion{Name: o.spec.Name, Endpoint: endpoint, Weight: o.spec.Weight, Priority: o.spec.Priority})
-	}
-	rc.Checkpoint.Policy = s.CheckpointPolicy
-	rc.Checkpoint.Interval = s.CheckpointInterval.String()
-	rc.Session.TTL = s.SessionTTL.String()
-	rc.Session.MaxMessages = 50
-	rc.ConflictStrategy = s.ConflictStrategy
-	rc.Health.Interval = s.RegionHealthInterval.String()
-	rc.Health.Timeout = s.RegionHealthTimeout.String()
-	rc.Health.HealthyThreshold = s.RegionHealthyThreshold
-	rc.Health.UnhealthyThreshold = s.RegionUnhealthyThreshold
-	if r.spec.ClockOffset != 0 {
-		rc.ClockOffset = r.spec.ClockOffset.String()
-	}
-	rc.Failover.Auto = true
-	rc.Cache.TTL = s.CacheTTL.String()
-	rc.Cache.Staleness = s.WarmupStaleness.String()
-	rc.Cache.Replicate = s.Replicate
-	rc.Cache.WarmOnStart = s.WarmOnStart
-	rc.Model.Latency = s.ModelLatency.String()
-	if s.AlertsEnabled && s.RegionAlerts {
-		rc.Alert.Webhook = c.alerts.URL() + "/region/" + r.spec.Name
-	}
-	r.configPath = filepath.Join(s.RunDir, "runtime-"+r.spec.Name+".yaml")
-	r.logPath = filepath.Join(s.RunDir, "runtime-"+r.spec.Name+".log")
-	return writeYAML(r.configPath, rc)
+	rc := c.runtimeConfig(r, listen, du)
+	r.configPath = filepath.Join(c.spec.RunDir, "runtime-"+r.spec.Name+".yaml")
+	r.logPath = filepath.Join(c.spec.RunDir, "runtime-"+r.spec.Name+".log")
+	return writeYAML(r.configPath, &rc)
+}
+
+func (c *Cluster) writeLBConfig(listen map[string]string) (string, error) {
+	path := filepath.Join(c.spec.RunDir, "global-lb.yaml")
+	return path, writeYAML(path, c.lbConfig(listen))
 }
 
 func (c *Cluster) startRegion(ctx context.Context, r *regionState) error {
@@ -306,30 +269,8 @@ func (c *Cluster) startRegion(ctx context.Context, r *regionState) error {
 
 func (c *Cluster) startLB(ctx context.Context, listen map[string]string) error {
 	s := c.spec
-	var lc lbConfig
-	lc.Listen = "127.0.0.1:0"
-	for _, r := range c.regions {
-		lc.Regions = append(lc.Regions, lbRegion{Name: r.spec.Name, URL: "http://" + listen[topology.LBLink(r.spec.Name)], Weight: r.spec.Weight})
-	}
-	lc.Health.Path = "/health"
-	lc.Health.Interval = s.LBHealth.Interval.String()
-	lc.Health.Timeout = s.LBHealth.Timeout.String()
-	lc.Health.FailureThreshold = s.LBHealth.FailureThreshold
-	lc.Health.SuccessThreshold = s.LBHealth.SuccessThreshold
-	lc.Health.Enabled = s.LBHealth.Enabled
-	lc.Outlier.Enabled = s.Outlier.Enabled
-	lc.Outlier.ConsecutiveFailures = s.Outlier.ConsecutiveFailures
-	lc.Outlier.Ejection = s.Outlier.Ejection.String()
-	lc.Retry.Enabled = s.Retry.Enabled
-	lc.Retry.Attempts = s.Retry.Attempts
-	lc.Retry.PerTryTimeout = s.Retry.PerTryTimeout.String()
-	lc.Alert.Name = "NoHealthyRegion"
-	lc.Seed = s.Seed
-	if s.AlertsEnabled {
-		lc.Alert.Webhook = c.alerts.URL() + "/lb"
-	}
-	path := filepath.Join(s.RunDir, "global-lb.yaml")
-	if err := writeYAML(path, lc); err != nil {
+	path, err := c.writeLBConfig(listen)
+	if err != nil {
 		return err
 	}
 	p, addr, err := startProc(ctx, "global-lb", filepath.Join(c.binDir, LBBinary), []string{"--config", path},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/agentops/failover-harness/runtime/cache/redistest"
 )
 
 // redisBackend is one region's Redis: a real redis-server child when one is
@@ -25,8 +27,9 @@ type redisBackend struct {
 func startRedis(ctx context.Context, name, dir string, timeout time.Duration, logf func(string, ...any)) (*redisBackend, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		m := miniredis.NewMiniRedis()
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		// Key TTLs tick with the wall clock (ClockTTL), as in a real Redis.
+		m, err := redistest.Embedded("127.0.0.1:0")
+		if err != nil {
 			return nil, fmt.Errorf("%s: embedded redis: %w", name, err)
 		}
 		logf("notice: redis-server not on PATH; %s uses embedded miniredis at %s", name, m.Addr())

@@ -61,17 +61,28 @@ func StartOrEmbedded(dir string, notice io.Writer) (*Server, error) {
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		return Start(dir)
 	}
-	m := miniredis.NewMiniRedis()
-	// Without ClockTTL miniredis only expires keys on FastForward; cache TTLs must tick.
-	m.ClockTTL(true)
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("redistest: start miniredis: %w", err)
+	m, err := Embedded("127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	if notice != nil {
 		fmt.Fprintf(notice, "NOTICE: redis-server not on PATH; using embedded miniredis at %s (apt-get install -y redis-server for the real one)\n", m.Addr())
 	}
 	port, _ := strconv.Atoi(m.Port())
 	return &Server{Addr: m.Addr(), Embedded: true, dir: dir, port: port, mini: m}, nil
+}
+
+// Embedded starts a miniredis on addr ("127.0.0.1:0": a free port) whose
+// key TTLs run with the wall clock, as a real Redis's do: without ClockTTL
+// miniredis only expires keys on FastForward, so cache entries would never
+// expire. Every embedded fallback starts here.
+func Embedded(addr string) (*miniredis.Miniredis, error) {
+	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
+	if err := m.StartAddr(addr); err != nil {
+		return nil, fmt.Errorf("redistest: start miniredis on %s: %w", addr, err)
+	}
+	return m, nil
 }
 
 // ForTest returns the address of a real redis-server that stops when the test ends.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/runtime/cache/redistest"
+	"github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/store"
 	"github.com/agentops/failover-harness/runtime/store/dynamotest"
 )
@@ -240,4 +242,44 @@ func TestClockOffsetSkewsWrites(t *testing.T) {
 		t.Fatalf("messages: %+v", sess.Messages)
 	}
 	within("message timestamp", sess.Messages[0].Timestamp, before.Add(off), after.Add(off))
+}
+
+// --help lists exactly the flags agent-runtime takes, every one it has
+// always taken among them, each with the YAML key it overrides.
+func TestHelpListsEveryFlagTruthfully(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, io.Discard); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  --"); ok {
+			name := strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == '[' })[0]
+			listed[name] = true
+		}
+	}
+	fs := config.Flags().FlagSet()
+	fs.VisitAll(func(f *flag.Flag) {
+		if !listed[f.Name] {
+			t.Errorf("flag --%s not in --help", f.Name)
+		}
+	})
+	for name := range listed {
+		if fs.Lookup(name) == nil {
+			t.Errorf("--help lists --%s, which is not a flag", name)
+		}
+	}
+	for _, name := range []string{
+		"config", "region", "listen", "admin-token", "warmup-secret", "dynamodb-endpoint", "dynamodb-table", "dynamodb-create-table",
+		"redis-addr", "checkpoint-policy", "checkpoint-interval", "session-ttl", "max-messages", "conflict-strategy",
+		"health-interval", "health-timeout", "healthy-threshold", "unhealthy-threshold", "auto-failover", "cache-ttl",
+		"warmup-staleness", "replicate", "warm-on-start", "model-latency", "alert-webhook", "shutdown-timeout", "clock-offset",
+	} {
+		if !listed[name] {
+			t.Errorf("--%s is gone", name)
+		}
+	}
+	if !strings.Contains(out.String(), "--session-ttl duration    [yaml: session.ttl]") {
+		t.Errorf("flags do not name their YAML key:\n%s", out.String())
+	}
 }

@@ -31,63 +31,29 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// flagName maps a config field path to its flag: health.failure_threshold
-// becomes health-failure-threshold.
-func flagName(field string) string {
-	return strings.NewReplacer(".", "-", "_", "-").Replace(field)
-}
-
 type regionList []string
 
 func (r *regionList) String() string     { return strings.Join(*r, ",") }
 func (r *regionList) Set(v string) error { *r = append(*r, v); return nil }
 
+const synopsis = "global-lb --config FILE [flags]"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("global-lb", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML config file (docs/ARCHITECTURE.md); flags override it")
+	// The scheme agent-runtime shares (runtime/config/flagset): defaults,
+	// then --config FILE, then one flag per scalar YAML key.
+	flags := lb.Flags()
+	fs := flags.FlagSet()
 	shutdown := fs.Duration("shutdown-timeout", 5*time.Second, "how long a graceful stop waits for in-flight requests")
 	var regions regionList
-	fs.Var(&regions, "region", "region as name=url[@weight]; repeatable; replaces the config's regions")
-	def := lb.Default()
-	overrides := map[string]*string{}
-	for _, f := range lb.ScalarFields {
-		overrides[f] = fs.String(flagName(f), "", fmt.Sprintf("override %s (default from config, else %s)", f, defaultOf(def, f)))
-	}
-	if err := fs.Parse(args); err != nil {
+	fs.Var(&regions, "region", "a region as `name=url[@weight]`; repeatable; replaces the config's regions")
+	cfg := lb.Default()
+	if err := flags.Load(args, &cfg); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			flags.Usage(stderr, synopsis)
 			return 0
 		}
+		fmt.Fprintf(stderr, "global-lb: %v\n", err)
 		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "global-lb: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-
-	cfg := lb.Default()
-	if *configPath != "" {
-		f, err := os.Open(*configPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "global-lb: config: %v\n", err)
-			return 2
-		}
-		cfg, err = lb.ParseConfig(io.LimitReader(f, 1<<20))
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(stderr, "global-lb: %v\n", err)
-			return 2
-		}
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, field := range lb.ScalarFields {
-		if set[flagName(field)] {
-			if err := cfg.Set(field, *overrides[field]); err != nil {
-				fmt.Fprintf(stderr, "global-lb: %v\n", err)
-				return 2
-			}
-		}
 	}
 	if len(regions) > 0 {
 		cfg.Regions = nil
@@ -148,44 +114,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	l.Close()
 	logger.Info("stopped", "code", code)
 	return code
-}
-
-func defaultOf(c lb.Config, field string) string {
-	switch field {
-	case "listen":
-		return c.Listen
-	case "seed":
-		return fmt.Sprint(c.Seed)
-	case "clock_offset":
-		return c.ClockOffset.String()
-	case "health.path":
-		return c.Health.Path
-	case "health.interval":
-		return c.Health.Interval.String()
-	case "health.timeout":
-		return c.Health.Timeout.String()
-	case "health.failure_threshold":
-		return fmt.Sprint(c.Health.FailureThreshold)
-	case "health.success_threshold":
-		return fmt.Sprint(c.Health.SuccessThreshold)
-	case "health.enabled":
-		return fmt.Sprint(c.Health.Enabled)
-	case "outlier.enabled":
-		return fmt.Sprint(c.Outlier.Enabled)
-	case "outlier.consecutive_failures":
-		return fmt.Sprint(c.Outlier.ConsecutiveFailures)
-	case "outlier.ejection":
-		return c.Outlier.Ejection.String()
-	case "retry.enabled":
-		return fmt.Sprint(c.Retry.Enabled)
-	case "retry.attempts":
-		return fmt.Sprint(c.Retry.Attempts)
-	case "retry.per_try_timeout":
-		return c.Retry.PerTryTimeout.String()
-	case "alert.webhook":
-		return `"" (disabled)`
-	case "alert.name":
-		return c.Alert.Name
-	}
-	return ""
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
 // lineWriter signals the first line written.
@@ -132,5 +134,49 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(errOut.String(), f) {
 			t.Errorf("usage lacks %s", f)
 		}
+	}
+}
+
+// --help lists exactly the flags global-lb takes, each YAML one with its key.
+func TestHelpListsEveryFlagTruthfully(t *testing.T) {
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, io.Discard, &errOut); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(errOut.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  --"); ok {
+			name := strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == '[' })[0]
+			listed[name] = true
+		}
+	}
+	want := map[string]bool{"config": true, "region": true, "shutdown-timeout": true}
+	for _, f := range lb.Flags().Fields() {
+		want[f.Flag] = true
+		if !strings.Contains(errOut.String(), "--"+f.Flag+" ") && !strings.Contains(errOut.String(), "--"+f.Flag+"[") {
+			t.Errorf("--%s missing", f.Flag)
+		}
+		if !strings.Contains(errOut.String(), "[yaml: "+f.Path+"]") {
+			t.Errorf("%s: its flag does not name it", f.Path)
+		}
+	}
+	for name := range want {
+		if !listed[name] {
+			t.Errorf("flag --%s not in --help", name)
+		}
+	}
+	for name := range listed {
+		if !want[name] {
+			t.Errorf("--help lists --%s, which is not a flag", name)
+		}
+	}
+}
+
+// A bool flag takes its value after "="; the error for "--x false" says so.
+func TestBoolFlags(t *testing.T) {
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"--region", "a=http://127.0.0.1:1", "--retry-enabled", "false"}, io.Discard, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "--retry-enabled=false") {
+		t.Fatalf("exit %d, stderr %q; want 2 showing --retry-enabled=false", code, errOut.String())
 	}
 }

@@ -1,10 +1,9 @@
-// Package plan holds the failover test plan (SPEC §4) as plain Go: each row
-// starts a topology, drives traffic, injects its fault, and returns the
-// checks it made with the numbers it measured and its verdict. The Ginkgo
-// suite in scenarios/ and the `chaos run` CLI both run these rows; the
-// package never imports Ginkgo, so plain tests can run a row against a bad
-// configuration and watch it fail.
-package plan
+// Package engine runs rows: it starts a row's topology, records every fault
+// it injects (window and heal, healed newest first), drives traffic, measures
+// the harness's own timing, and turns the row's checks into a verdict and a
+// run record. The rows themselves (scenarios/plan) are bodies over *Run; the
+// engine never imports Ginkgo or scenarios.
+package engine
 
 import (
 	"context"
@@ -40,9 +39,9 @@ var (
 	// DefaultErrorObjective is the per-request availability error rate a
 	// row tolerates where the plan expects clients barely to notice.
 	DefaultErrorObjective = 0.02
-	// userPause is how long a simulated user waits between requests and
+	// UserPause is how long a simulated user waits between requests and
 	// before resending a failed one.
-	userPause = bounds.DefaultHarness.ClientPause
+	UserPause = bounds.DefaultHarness.ClientPause
 )
 
 // Env is what a row needs from whoever runs it.
@@ -74,21 +73,21 @@ type Env struct {
 	RunDir string
 }
 
-func (e *Env) slack() time.Duration {
+func (e *Env) SlackOrDefault() time.Duration {
 	if e.Slack > 0 {
 		return e.Slack
 	}
 	return DefaultSlack
 }
 
-func (e *Env) errorObjective() float64 {
+func (e *Env) TolerableErrorRate() float64 {
 	if e.ErrorObjective > 0 {
 		return e.ErrorObjective
 	}
 	return DefaultErrorObjective
 }
 
-func (e *Env) alpha() float64 {
+func (e *Env) Alpha() float64 {
 	if e.FalseAlarm > 0 {
 		return e.FalseAlarm
 	}
@@ -101,9 +100,8 @@ type Row struct {
 	Label    string // plan-N or checklist
 	Spec     string // spec text, read as a requirement
 	Expected string
-	Run      func(ctx context.Context, env *Env) (*Outcome, error)
-
-	body func(ctx context.Context, r *run) error
+	// Body is the scenario; the engine records and judges what it did.
+	Body func(ctx context.Context, r *Run) error
 }
 
 // Outcome is what a row measured and concluded.
@@ -122,9 +120,9 @@ type Outcome struct {
 	Bounds    reports.Bounds
 	Projected *reports.Projected
 
-	start    time.Time
+	Started  time.Time     // when the row began; event and fault times count from here
 	inherent time.Duration // time spent in waits the scenario needs
-	faults   []reports.Fault
+	recorder *fault.Tracker
 	events   []reports.Event
 	timeline []reports.Point
 	excerpt  []string
@@ -160,7 +158,7 @@ func (o *Outcome) Spec() reports.Spec {
 	s := reports.Spec{
 		Name: o.Name, Labels: []string{o.Label}, Row: o.Row, Expected: o.Expected,
 		Observed: o.Observed, Bounds: o.Bounds, Projected: o.Projected,
-		Faults: o.faults, Events: o.events, Timeline: o.timeline,
+		Faults: o.faultBands(), Events: o.events, Timeline: o.timeline,
 		InherentWaitSeconds: o.inherent.Seconds(), Checks: o.Checks, Health: &h,
 	}
 	if !o.Passed() {
@@ -170,27 +168,27 @@ func (o *Outcome) Spec() reports.Spec {
 	return s
 }
 
-func (o *Outcome) add(r check.Result) check.Result {
+func (o *Outcome) Add(r check.Result) check.Result {
 	o.Checks = append(o.Checks, r)
 	return r
 }
 
-func (o *Outcome) event(name string) {
-	o.events = append(o.events, reports.Event{Name: name, At: time.Since(o.start).Seconds()})
+func (o *Outcome) Event(name string) {
+	o.events = append(o.events, reports.Event{Name: name, At: time.Since(o.Started).Seconds()})
 }
 
-func (o *Outcome) eventAt(name string, at time.Time) {
-	o.events = append(o.events, reports.Event{Name: name, At: max(0, at.Sub(o.start).Seconds())})
+func (o *Outcome) EventAt(name string, at time.Time) {
+	o.events = append(o.events, reports.Event{Name: name, At: max(0, at.Sub(o.Started).Seconds())})
 }
 
 // run is the state of one row while it runs.
-type run struct {
-	env  *Env
-	out  *Outcome
-	c    topology.Cluster
-	h    *history.History
-	spec topology.Spec
-	mon  *timing.Monitor
+type Run struct {
+	Env     *Env
+	Out     *Outcome
+	Cluster topology.Cluster
+	History *history.History
+	Spec    topology.Spec
+	mon     *timing.Monitor
 
 	// measureFrom is where the liveness measurements start (the first
 	// fault, else the topology being ready); the harness's own timing is
@@ -200,6 +198,8 @@ type run struct {
 
 	pause time.Duration // the users' resend pause, when a row slows them
 
+	faults *fault.Tracker // the one recorder every injection goes through
+
 	pollMu   sync.Mutex
 	polled   topology.LBStatus // last status a wait read (polledStatus)
 	polledAt time.Time
@@ -207,16 +207,16 @@ type run struct {
 	mu sync.Mutex
 }
 
-func newRun(env *Env, row Row) *run {
-	o := &Outcome{Row: row.N, Label: row.Label, Name: row.Spec, Expected: row.Expected, start: time.Now()}
-	return &run{env: env, out: o, h: history.New()}
+func newRun(env *Env, row Row) *Run {
+	o := &Outcome{Row: row.N, Label: row.Label, Name: row.Spec, Expected: row.Expected, Started: time.Now()}
+	return &Run{Env: env, Out: o, History: history.New()}
 }
 
-// bind adapts a row body to Row.Run: whatever the body did, the row ends
-// with a verdict, and the Outcome is returned even when it stopped early.
-func bind(row Row) func(ctx context.Context, env *Env) (*Outcome, error) {
-	body := row.body
-	return func(ctx context.Context, env *Env) (*Outcome, error) {
+// Run runs the row's body in env: whatever the body did, the row ends with
+// a verdict, and the Outcome is returned even when it stopped early.
+func (row Row) Run(ctx context.Context, env *Env) (*Outcome, error) {
+	body := row.Body
+	{
 		r := newRun(env, row)
 		if env.Timing == nil {
 			r.mon = timing.Start(0, 0)
@@ -225,131 +225,131 @@ func bind(row Row) func(ctx context.Context, env *Env) (*Outcome, error) {
 			r.mon = env.Timing
 		}
 		err := body(ctx, r)
-		if errors.Is(err, errNoScenario) {
+		if errors.Is(err, ErrNoScenario) {
 			err = nil // the evidence result says why; the verdict is INCONCLUSIVE
 		}
 		r.conclude(err)
-		return r.out, err
+		return r.Out, err
 	}
 }
 
 // up starts the topology for this row and registers its teardown. Its
 // files go to env.RunDir, or to a temporary folder removed after teardown.
-func (r *run) up(ctx context.Context, spec topology.Spec) error {
+func (r *Run) Up(ctx context.Context, spec topology.Spec) error {
 	switch {
 	case spec.RunDir != "":
-	case r.env.RunDir != "":
-		if err := os.MkdirAll(r.env.RunDir, 0o755); err != nil {
+	case r.Env.RunDir != "":
+		if err := os.MkdirAll(r.Env.RunDir, 0o755); err != nil {
 			return err
 		}
-		spec.RunDir = r.env.RunDir
+		spec.RunDir = r.Env.RunDir
 	default:
-		dir, err := os.MkdirTemp("", "chaos-"+r.out.Label+"-")
+		dir, err := os.MkdirTemp("", "chaos-"+r.Out.Label+"-")
 		if err != nil {
 			return err
 		}
 		// registered before the cluster's teardown, so it runs after it
-		r.env.Defer("remove "+dir, func(context.Context) error { return os.RemoveAll(dir) })
+		r.Env.Defer("remove "+dir, func(context.Context) error { return os.RemoveAll(dir) })
 		spec.RunDir = dir
 	}
-	r.out.RunDir = spec.RunDir
-	spec.Log = r.env.Log
-	r.spec = spec.WithDefaults()
+	r.Out.RunDir = spec.RunDir
+	spec.Log = r.Env.Log
+	r.Spec = spec.WithDefaults()
 	t0 := time.Now()
-	c, err := r.env.Provider.Start(ctx, r.spec)
+	c, err := r.Env.Provider.Start(ctx, r.Spec)
 	if err != nil {
-		return fmt.Errorf("start %s topology: %w", r.env.Provider.Name(), err)
+		return fmt.Errorf("start %s topology: %w", r.Env.Provider.Name(), err)
 	}
-	r.env.Defer("cluster", func(ctx context.Context) error { return c.Close(ctx) })
-	r.c = c
+	r.Env.Defer("cluster", func(ctx context.Context) error { return c.Close(ctx) })
+	r.Cluster = c
+	// Registered after the cluster's teardown, so it runs before it: every
+	// fault still injected is healed, newest first, on every path.
+	r.faults = fault.NewTracker(c)
+	r.Out.recorder = r.faults
+	r.Env.Defer("heal every fault", r.faults.HealAll)
 	r.ready = time.Now()
 	if r.measureFrom.IsZero() {
 		r.measureFrom = r.ready
 	}
-	r.out.event(fmt.Sprintf("topology ready (%.1fs)", time.Since(t0).Seconds()))
+	r.Out.Event(fmt.Sprintf("topology ready (%.1fs)", time.Since(t0).Seconds()))
 	return nil
 }
 
-// inject injects f, records its window, and registers its heal on the next
-// line. It returns the heal and when the fault took effect: some moment
-// between the injection's start and its return.
-func (r *run) inject(ctx context.Context, f fault.Fault) (HealFunc, check.Fault, error) {
-	if err := f.Available(r.c); err != nil {
-		return nil, check.Fault{}, fmt.Errorf("fault %s not available: %w", f.Name(), err)
+// Inject injects f through the run's fault recorder (which keeps its window
+// for the report's fault bands) and registers its heal on the next line. It
+// returns the heal and when the fault took effect: some moment between the
+// injection's start and its return.
+func (r *Run) Inject(ctx context.Context, f fault.Fault) (HealFunc, check.Fault, error) {
+	if r.faults == nil {
+		return nil, check.Fault{}, fmt.Errorf("inject %s: no topology started", f.Name())
 	}
-	start := time.Now()
-	heal, err := f.Inject(ctx, r.c)
-	if heal != nil {
-		healed := r.healer(f.Name(), start, heal)
-		r.env.Defer(f.Name(), healed)
-		if err == nil {
-			if r.measureFrom.IsZero() || r.measureFrom.Equal(r.ready) {
-				r.measureFrom = start
-			}
-			return healed, check.Fault{Start: start, End: time.Now()}, nil
+	heal, w, err := r.faults.Inject(ctx, f)
+	if err != nil {
+		return nil, check.Fault{}, err // a half-applied fault is healed by the recorder's HealAll
+	}
+	r.Env.Defer(f.Name(), heal)
+	if r.measureFrom.IsZero() || r.measureFrom.Equal(r.ready) {
+		r.measureFrom = w.Start
+	}
+	return heal, check.Fault{Start: w.Start, End: w.Injected}, nil
+}
+
+// faultBands are the recorder's windows as the report draws them; read when
+// the record is built, after the row's heals ran.
+func (o *Outcome) faultBands() []reports.Fault {
+	if o.recorder == nil {
+		return nil
+	}
+	var out []reports.Fault
+	for _, w := range o.recorder.Windows() {
+		end := -1.0
+		if !w.End.IsZero() {
+			end = w.End.Sub(o.Started).Seconds()
 		}
+		out = append(out, reports.Fault{Name: w.Name, Start: w.Start.Sub(o.Started).Seconds(), End: end})
 	}
-	return nil, check.Fault{}, fmt.Errorf("inject %s: %w", f.Name(), err)
+	return out
 }
 
-// healer wraps heal so the fault window closes the first time it runs.
-func (r *run) healer(name string, start time.Time, heal func(context.Context) error) HealFunc {
-	r.mu.Lock()
-	r.out.faults = append(r.out.faults, reports.Fault{Name: name, Start: start.Sub(r.out.start).Seconds(), End: -1})
-	idx := len(r.out.faults) - 1
-	r.mu.Unlock()
-	var once sync.Once
-	var err error
-	return func(ctx context.Context) error {
-		once.Do(func() {
-			err = heal(ctx)
-			r.mu.Lock()
-			r.out.faults[idx].End = time.Since(r.out.start).Seconds()
-			r.mu.Unlock()
-		})
-		return err
-	}
-}
-
-// load is traffic running in the background.
-type load struct {
-	cl      *traffic.Client
+// Load is traffic running in the background.
+type Load struct {
+	Client  *traffic.Client
 	cancel  context.CancelFunc
 	done    chan struct{}
 	res     traffic.Result
 	err     error
-	stopped time.Time
+	Stopped time.Time // when the load ended
 }
 
-// userPrefix names the LB users of a row, so checks about what users saw
+// UserPrefix names the LB users of a row, so checks about what users saw
 // leave out the scenario's own actors (stale-DNS writers, readers).
-const userPrefix = "user-"
+const UserPrefix = "user-"
 
 // startLoad drives cfg through the LB until stopped (or cfg.Duration).
-func (r *run) startLoad(ctx context.Context, cfg traffic.Config) *load {
+func (r *Run) StartLoad(ctx context.Context, cfg traffic.Config) *Load {
 	if cfg.LBURL == "" {
-		cfg.LBURL = r.c.LBURL()
+		cfg.LBURL = r.Cluster.LBURL()
 	}
 	if cfg.Seed == 0 {
-		cfg.Seed = r.spec.Seed
+		cfg.Seed = r.Spec.Seed
 	}
 	if cfg.Duration == 0 {
 		cfg.Duration = time.Minute // bounded; rows stop it much earlier
 	}
-	if strings.HasPrefix(cfg.UserPrefix, userPrefix) && cfg.Interval > 0 {
+	if strings.HasPrefix(cfg.UserPrefix, UserPrefix) && cfg.Interval > 0 {
 		r.pause = cfg.Interval // the RTO bound's client pause is the users' own
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	l := &load{cl: traffic.NewClient(cfg, r.h), cancel: cancel, done: make(chan struct{})}
+	l := &Load{Client: traffic.NewClient(cfg, r.History), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		l.res, l.err = l.cl.Run(ctx)
-		l.stopped = time.Now()
+		l.res, l.err = l.Client.Run(ctx)
+		l.Stopped = time.Now()
 	}()
 	return l
 }
 
-func (l *load) stop() (traffic.Result, error) {
+func (l *Load) Stop() (traffic.Result, error) {
 	l.cancel()
 	<-l.done
 	return l.res, l.err
@@ -358,15 +358,15 @@ func (l *load) stop() (traffic.Result, error) {
 // wait is waitFor for the waits a scenario inherently needs (detection,
 // observation, TTL): their time is recorded, so the run record can tell the
 // harness's own overhead apart.
-func (r *run) wait(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
+func (r *Run) Wait(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
 	t0 := time.Now()
-	err := waitFor(ctx, deadline, what, cond)
-	r.out.inherent += time.Since(t0)
+	err := WaitFor(ctx, deadline, what, cond)
+	r.Out.inherent += time.Since(t0)
 	return err
 }
 
 // waitFor polls cond every tick until it holds or the deadline passes.
-func waitFor(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
+func WaitFor(ctx context.Context, deadline time.Duration, what string, cond func() bool) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -390,10 +390,10 @@ func waitFor(ctx context.Context, deadline time.Duration, what string, cond func
 }
 
 // userOps are the operations of the row's LB users.
-func (r *run) userOps() []history.Op {
+func (r *Run) UserOps() []history.Op {
 	var out []history.Op
-	for _, op := range r.h.Ops() {
-		if strings.HasPrefix(op.User, userPrefix) {
+	for _, op := range r.History.Ops() {
+		if strings.HasPrefix(op.User, UserPrefix) {
 			out = append(out, op)
 		}
 	}
@@ -401,9 +401,9 @@ func (r *run) userOps() []history.Op {
 }
 
 // count counts the operations that match.
-func (r *run) count(match func(op *history.Op) bool) int {
+func (r *Run) Count(match func(op *history.Op) bool) int {
 	n := 0
-	r.h.Each(func(op *history.Op) {
+	r.History.Each(func(op *history.Op) {
 		if match(op) {
 			n++
 		}
@@ -412,21 +412,21 @@ func (r *run) count(match func(op *history.Op) bool) int {
 }
 
 // acked counts successful message operations so far.
-func (r *run) acked() int {
-	return r.count(func(op *history.Op) bool { return op.Kind == history.KindMessage && op.OK() })
+func (r *Run) Acked() int {
+	return r.Count(func(op *history.Op) bool { return op.Kind == history.KindMessage && op.OK() })
 }
 
 // ackedBy counts successful message operations served by region.
-func (r *run) ackedBy(region string) int {
-	return r.count(func(op *history.Op) bool {
+func (r *Run) AckedBy(region string) int {
+	return r.Count(func(op *history.Op) bool {
 		return op.Kind == history.KindMessage && op.OK() && op.ServedBy == region
 	})
 }
 
 // homedOn lists the sessions whose latest acknowledged operation region served.
-func (r *run) homedOn(region string) map[string]bool {
+func (r *Run) HomedOn(region string) map[string]bool {
 	last := map[string]string{}
-	for _, op := range r.h.Ops() {
+	for _, op := range r.History.Ops() {
 		if op.OK() && op.Session != "" && op.ServedBy != "" {
 			last[op.Session] = op.ServedBy
 		}
@@ -442,19 +442,19 @@ func (r *run) homedOn(region string) map[string]bool {
 
 // warm waits until traffic has some acknowledged messages on region, so
 // the fault has something to lose. Without them the row has no scenario.
-func (r *run) warm(ctx context.Context, region string) check.Result {
+func (r *Run) Warm(ctx context.Context, region string) check.Result {
 	const need = 5
-	err := r.wait(ctx, 20*time.Second, "warm traffic on "+region, func() bool { return r.ackedBy(region) >= need })
-	n := r.ackedBy(region)
+	err := r.Wait(ctx, 20*time.Second, "warm traffic on "+region, func() bool { return r.AckedBy(region) >= need })
+	n := r.AckedBy(region)
 	return check.Seen("traffic-before-fault("+region+")", err == nil, float64(n), "%s acknowledged %d messages before the fault (want >= %d)", region, n, need)
 }
 
 // lbStatus reads the LB status (on the harness's clock), retrying briefly.
-func (r *run) lbStatus(ctx context.Context) (topology.LBStatus, error) {
+func (r *Run) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	var st topology.LBStatus
 	var err error
 	for i := 0; i < 5; i++ {
-		st, err = r.c.LBStatus(ctx)
+		st, err = r.Cluster.LBStatus(ctx)
 		if err == nil {
 			return st, nil
 		}
@@ -469,13 +469,13 @@ const statusPoll = 50 * time.Millisecond
 
 // polledStatus is the LB status for a polling wait: a fresh read at most
 // every statusPoll, else the last one (and a not-yet error).
-func (r *run) polledStatus(ctx context.Context) (topology.LBStatus, error) {
+func (r *Run) PolledStatus(ctx context.Context) (topology.LBStatus, error) {
 	r.pollMu.Lock()
 	defer r.pollMu.Unlock()
 	if time.Since(r.polledAt) < statusPoll {
 		return r.polled, errNotYet
 	}
-	st, err := r.c.LBStatus(ctx)
+	st, err := r.Cluster.LBStatus(ctx)
 	r.polled, r.polledAt = st, time.Now()
 	return st, err
 }
@@ -485,10 +485,10 @@ var errNotYet = errors.New("not polled yet")
 // waitMarked waits until the LB takes region out of rotation and returns
 // when it did, on the harness's clock (zero if it did not within deadline).
 // With healthOnly, only a health-check verdict counts, not an ejection.
-func (r *run) waitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) time.Time {
+func (r *Run) WaitMarked(ctx context.Context, region string, since time.Time, deadline time.Duration, healthOnly bool) time.Time {
 	var at time.Time
-	_ = r.wait(ctx, deadline, region+" out of rotation", func() bool {
-		st, err := r.polledStatus(ctx)
+	_ = r.Wait(ctx, deadline, region+" out of rotation", func() bool {
+		st, err := r.PolledStatus(ctx)
 		if err != nil {
 			return false
 		}
@@ -499,9 +499,9 @@ func (r *run) waitMarked(ctx context.Context, region string, since time.Time, de
 }
 
 // waitIn waits until every region named is back in rotation.
-func (r *run) waitIn(ctx context.Context, deadline time.Duration, regions ...string) error {
-	return r.wait(ctx, deadline, strings.Join(regions, ",")+" back in rotation", func() bool {
-		st, err := r.polledStatus(ctx)
+func (r *Run) WaitIn(ctx context.Context, deadline time.Duration, regions ...string) error {
+	return r.Wait(ctx, deadline, strings.Join(regions, ",")+" back in rotation", func() bool {
+		st, err := r.PolledStatus(ctx)
 		return err == nil && st.AllInRotation(regions...)
 	})
 }
@@ -509,16 +509,16 @@ func (r *run) waitIn(ctx context.Context, deadline time.Duration, regions ...str
 // waitRounds waits until the LB has run n more health rounds: observing "for
 // a while" in the LB's own progress, not the harness's clock. It returns how
 // many rounds it saw.
-func (r *run) waitRounds(ctx context.Context, n int, what string) int {
-	st, err := r.lbStatus(ctx)
+func (r *Run) WaitRounds(ctx context.Context, n int, what string) int {
+	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return 0
 	}
 	base, seen := st.Health.Rounds, int64(0)
 	// Deadline: the rounds' own worst case four times over, plus a second.
-	per := max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)
-	_ = r.wait(ctx, 4*time.Duration(n)*per+time.Second, what, func() bool {
-		st, err := r.polledStatus(ctx)
+	per := max(r.Spec.LBHealth.Interval, r.Spec.LBHealth.Timeout)
+	_ = r.Wait(ctx, 4*time.Duration(n)*per+time.Second, what, func() bool {
+		st, err := r.PolledStatus(ctx)
 		if err == nil {
 			seen = st.Health.Rounds - base
 		}
@@ -528,8 +528,8 @@ func (r *run) waitRounds(ctx context.Context, n int, what string) int {
 }
 
 // waitAnswered waits until every request the client sent before t is answered.
-func (r *run) waitAnswered(ctx context.Context, cl *traffic.Client, t time.Time, deadline time.Duration) error {
-	return r.wait(ctx, deadline, "requests sent before the mark to be answered", func() bool {
+func (r *Run) WaitAnswered(ctx context.Context, cl *traffic.Client, t time.Time, deadline time.Duration) error {
+	return r.Wait(ctx, deadline, "requests sent before the mark to be answered", func() bool {
 		for _, p := range cl.InFlight() {
 			if !p.Start.After(t) {
 				return false
@@ -541,39 +541,39 @@ func (r *run) waitAnswered(ctx context.Context, cl *traffic.Client, t time.Time,
 
 // Bounds of this row's configuration; one source for check, report and
 // projection (harness/bounds).
-func (r *run) lbProbe() bounds.Probe {
-	h := r.spec.LBHealth
+func (r *Run) LBProbe() bounds.Probe {
+	h := r.Spec.LBHealth
 	return bounds.Probe{Interval: h.Interval, Timeout: h.Timeout, Threshold: h.FailureThreshold}
 }
 
-func (r *run) retry() bounds.Retry {
-	return bounds.Retry{Enabled: r.spec.Retry.Enabled, Attempts: r.spec.Retry.Attempts, PerTry: r.spec.Retry.PerTryTimeout}
+func (r *Run) Retry() bounds.Retry {
+	return bounds.Retry{Enabled: r.Spec.Retry.Enabled, Attempts: r.Spec.Retry.Attempts, PerTry: r.Spec.Retry.PerTryTimeout}
 }
 
-func (r *run) allow() bounds.Harness {
-	pause := userPause
+func (r *Run) Allow() bounds.Harness {
+	pause := UserPause
 	if r.pause > 0 {
 		pause = r.pause
 	}
-	return bounds.Harness{Slack: r.env.slack(), ClientPause: pause}
+	return bounds.Harness{Slack: r.Env.SlackOrDefault(), ClientPause: pause}
 }
 
-func (r *run) detectionBound() bounds.Duration { return bounds.LBDetection(r.lbProbe(), r.allow()) }
-func (r *run) rtoBound() bounds.Duration       { return bounds.RTO(r.lbProbe(), r.retry(), r.allow()) }
-func (r *run) inflightBound() bounds.Duration {
-	return bounds.InFlight(r.retry()).Plus(bounds.Term{Name: "scheduling slack", D: r.env.slack()})
+func (r *Run) DetectionBound() bounds.Duration { return bounds.LBDetection(r.LBProbe(), r.Allow()) }
+func (r *Run) RTOBound() bounds.Duration       { return bounds.RTO(r.LBProbe(), r.Retry(), r.Allow()) }
+func (r *Run) InFlightBound() bounds.Duration {
+	return bounds.InFlight(r.Retry()).Plus(bounds.Term{Name: "scheduling slack", D: r.Env.SlackOrDefault()})
 }
 
-// markDeadline is how long a row waits for the LB's verdict before judging
+// MarkDeadline is how long a row waits for the LB's verdict before judging
 // its absence: the bound twice over plus a second, so a late verdict is
 // measured (and judged) rather than cut off at the bound.
-func markDeadline(b bounds.Duration) time.Duration { return 2*b.Total() + time.Second }
+func MarkDeadline(b bounds.Duration) time.Duration { return 2*b.Total() + time.Second }
 
 // readFinal reads every session back through the LB. A session the system no
 // longer knows (404) or that expired mid-row (410) has lost everything it
 // acknowledged: both count as empty conversations, never as "not read back".
-func (r *run) readFinal(ctx context.Context, sessions []string) (map[string]check.Conversation, error) {
-	cl := traffic.NewClient(traffic.Config{LBURL: r.c.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
+func (r *Run) ReadFinal(ctx context.Context, sessions []string) (map[string]check.Conversation, error) {
+	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
 	convs, err := cl.ReadAll(ctx, sessions, 30*time.Second)
 	out := make(map[string]check.Conversation, len(convs))
 	for s, c := range convs {
@@ -582,9 +582,9 @@ func (r *run) readFinal(ctx context.Context, sessions []string) (map[string]chec
 	return out, err
 }
 
-func (r *run) maxMessages() int {
-	if r.env.MaxMessages > 0 {
-		return r.env.MaxMessages
+func (r *Run) MaxMessages() int {
+	if r.Env.MaxMessages > 0 {
+		return r.Env.MaxMessages
 	}
 	return 50
 }
@@ -592,28 +592,28 @@ func (r *run) maxMessages() int {
 // conclude turns what the row measured into its verdict: the harness's
 // own timing, the judgement, the figures and bounds the report shows, and
 // the history kept with the row's files.
-func (r *run) conclude(err error) {
-	o := r.out
+func (r *Run) conclude(err error) {
+	o := r.Out
 	if err != nil {
 		// The scenario could not run to its end: a liveness failure, so a
 		// starved machine makes it inconclusive rather than red.
-		o.add(check.Live("scenario-ran", false, 0, "%v", err))
+		o.Add(check.Live("scenario-ran", false, 0, "%v", err))
 	}
 	o.Health = r.health()
 	o.Verdict, o.Why = check.Judge(o.Checks, o.Health)
-	k := r.env.TimeScale
+	k := r.Env.TimeScale
 	for i := range o.Checks {
 		o.Checks[i].Bound.Project(k)
 	}
-	ops := r.h.Ops()
+	ops := r.History.Ops()
 	o.Observed.Requests = len(ops)
 	for _, op := range ops {
 		if op.Kind != history.KindRead && op.Unavailable() {
 			o.Observed.ClientErrors++
 		}
 	}
-	if r.c != nil {
-		for _, a := range r.c.Alerts() {
+	if r.Cluster != nil {
+		for _, a := range r.Cluster.Alerts() {
 			if a.Status == "firing" {
 				o.Observed.Alerts++
 			}
@@ -624,16 +624,16 @@ func (r *run) conclude(err error) {
 	o.Observed.DetectionSeconds, o.Observed.RTOSeconds = fig.Observed.DetectionSeconds, fig.Observed.RTOSeconds
 	o.Observed.RPOSeconds, o.Observed.RPOMessages = fig.Observed.RPOSeconds, fig.Observed.RPOMessages
 	o.Bounds, o.Projected = fig.Bounds, fig.Projected
-	o.timeline = timeline(ops, o.start, 250*time.Millisecond)
+	o.timeline = timeline(ops, o.Started, 250*time.Millisecond)
 	if !o.Passed() {
 		at := r.measureFrom
 		if at.IsZero() {
-			at = o.start
+			at = o.Started
 		}
 		o.excerpt = history.Excerpt(ops, at, 12)
 	}
-	if r.spec.RunDir != "" {
-		if f, err := os.Create(filepath.Join(r.spec.RunDir, "history.jsonl")); err == nil {
+	if r.Spec.RunDir != "" {
+		if f, err := os.Create(filepath.Join(r.Spec.RunDir, "history.jsonl")); err == nil {
 			_ = history.WriteJSONL(f, ops)
 			f.Close()
 		}
@@ -642,26 +642,26 @@ func (r *run) conclude(err error) {
 
 // health measures the harness's own timing over the measured part of the
 // row: its timers' lateness and the LB's health rounds' lateness.
-func (r *run) health() check.Health {
+func (r *Run) health() check.Health {
 	from := r.measureFrom
 	if from.IsZero() {
-		from = r.out.start
+		from = r.Out.Started
 	}
 	to := time.Now()
 	w := r.mon.Worst(from, to)
-	h := check.Health{Slack: r.env.slack().Seconds(), HarnessLag: w.Max.Seconds(), Samples: w.Samples}
+	h := check.Health{Slack: r.Env.SlackOrDefault().Seconds(), HarnessLag: w.Max.Seconds(), Samples: w.Samples}
 	if !w.At.IsZero() {
-		h.HarnessLagAt = w.At.Sub(r.out.start).Seconds()
+		h.HarnessLagAt = w.At.Sub(r.Out.Started).Seconds()
 	}
-	if r.c != nil {
+	if r.Cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		st, err := r.c.LBStatus(ctx)
+		st, err := r.Cluster.LBStatus(ctx)
 		cancel()
-		if err == nil && r.spec.RunDir != "" {
+		if err == nil && r.Spec.RunDir != "" {
 			// Evidence for the timing verdict: transitions and rounds, on the
 			// harness's clock.
 			if b, jerr := json.MarshalIndent(st, "", "  "); jerr == nil {
-				_ = os.WriteFile(filepath.Join(r.spec.RunDir, "lb-status.json"), b, 0o644)
+				_ = os.WriteFile(filepath.Join(r.Spec.RunDir, "lb-status.json"), b, 0o644)
 			}
 		}
 		if err == nil {
@@ -669,15 +669,15 @@ func (r *run) health() check.Health {
 			h.LBLag, h.LBRounds = late.Seconds(), n
 			// A loop stalled right now has no late round to show: the time
 			// since its last round ended, beyond an interval, is its stall.
-			if rec := st.Health.Recent; r.spec.LBHealth.Enabled && len(rec) > 0 && st.ClockAligned {
+			if rec := st.Health.Recent; r.Spec.LBHealth.Enabled && len(rec) > 0 && st.ClockAligned {
 				// The round in progress may wait a probe timeout past the interval.
 				last := rec[len(rec)-1]
 				end := last.Started.Add(time.Duration(last.TookSeconds * float64(time.Second)))
-				h.LBStall = max(0, st.Now.Sub(end)-max(r.spec.LBHealth.Interval, r.spec.LBHealth.Timeout)).Seconds()
+				h.LBStall = max(0, st.Now.Sub(end)-max(r.Spec.LBHealth.Interval, r.Spec.LBHealth.Timeout)).Seconds()
 			}
 			for _, rd := range st.Health.Recent {
 				if !rd.Started.Before(from) && rd.LateSeconds == h.LBLag {
-					h.LBLagAt = rd.Started.Sub(r.out.start).Seconds()
+					h.LBLagAt = rd.Started.Sub(r.Out.Started).Seconds()
 				}
 			}
 		}
@@ -729,3 +729,18 @@ func timeline(ops []history.Op, start time.Time, bucket time.Duration) []reports
 	})
 	return out
 }
+
+// Await waits for the load to end by itself (its MaxMessages/Duration).
+func (l *Load) Await(ctx context.Context) (traffic.Result, error) {
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		l.cancel()
+		<-l.done
+	}
+	return l.res, l.err
+}
+
+// ErrNoScenario stops a row whose situation could not be created; the
+// evidence result it added says why and makes the row INCONCLUSIVE.
+var ErrNoScenario = errors.New("the scenario's situation could not be created")

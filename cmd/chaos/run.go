@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/engine"
+
 	"github.com/agentops/failover-harness/reports"
 	"github.com/agentops/failover-harness/scenarios/plan"
 )
@@ -33,8 +35,8 @@ const (
 )
 
 // replayPrefix is how the replay line starts: from the module root, like
-// the default command plan.NewSuite would write.
-const replayPrefix = "go run ./harness/cmd/chaos run"
+// the default command engine.NewSuite would write.
+const replayPrefix = "go run ./cmd/chaos run"
 
 func runRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := interruptible()
@@ -77,7 +79,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	fs.Int64Var(&o.seed, "seed", 0, "seed for every random choice; the same seed replays a run (0 = random, printed)")
 	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
 	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
-	fs.StringVar(&o.out, "out", filepath.Join("reports", "out"), "directory for run.json, index.html and junit.xml")
+	fs.StringVar(&o.out, "out", "", "directory for run.json, index.html and junit.xml (default: a new reports/runs/<time>-seed-<N>, never another run's)")
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run, e.g. plan-1,plan-3 or checklist (default: all)")
 	fs.StringVar(&o.logPath, "log", "", "file for the topology's and rows' log (default: OUT/chaos.log; \"off\" discards it)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "stop the run after this long, as Ctrl-C would (0 = no limit)")
@@ -116,7 +118,7 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	default:
 		return bad("--provider: %q is not one of local, docker, auto", o.provider)
 	}
-	if o.out == "" {
+	if set["out"] && o.out == "" {
 		return bad("--out: must not be empty")
 	}
 	if o.timeout < 0 {
@@ -130,8 +132,11 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 		return bad("--labels: %v", err)
 	}
 	if o.seed == 0 {
-		// Picked here, not by plan.NewSuite, so the replay line can carry it.
-		o.seed = time.Now().UnixNano()%(1<<31) + 1
+		// Picked here, not by engine.NewSuite, so the replay line can carry it.
+		o.seed = engine.NewSeed()
+	}
+	if o.out == "" {
+		o.out = ownOutDir("runs", o.seed)
 	}
 	// The replay line: every flag the user set, in a stable order, with the seed pinned.
 	parts := []string{replayPrefix}
@@ -169,7 +174,7 @@ func parseLabels(v string) ([]string, error) {
 }
 
 // selectRows keeps plan order; no labels means every row.
-func selectRows(labels []string) []plan.Row {
+func selectRows(labels []string) []engine.Row {
 	all := plan.Rows()
 	if len(labels) == 0 {
 		return all
@@ -178,7 +183,7 @@ func selectRows(labels []string) []plan.Row {
 	for _, l := range labels {
 		want[l] = true
 	}
-	var rows []plan.Row
+	var rows []engine.Row
 	for _, r := range all {
 		if want[r.Label] {
 			rows = append(rows, r)
@@ -225,8 +230,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log = f
 	}
 
-	s, err := plan.NewSuite(ctx, plan.SuiteOptions{
-		Seed: strconv.FormatInt(o.seed, 10), Provider: o.provider, Images: o.images, ConfigPath: o.config,
+	s, err := engine.NewSuite(ctx, engine.SuiteOptions{
+		Seed: o.seed, Provider: o.provider, Images: o.images, ConfigPath: o.config,
 		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
 		Out: o.out, Keep: o.keep, RetryInconclusive: o.retries,
 	})
@@ -255,7 +260,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ran = len(results)
 		// Rows never started still appear, so the report shows what is missing.
 		for _, r := range rows[len(results):] {
-			results = append(results, plan.SpecResult{Name: r.Spec, Labels: []string{r.Label},
+			results = append(results, engine.SpecResult{Name: r.Spec, Labels: []string{r.Label},
 				Verdict: reports.Skipped, Failure: "not run: the run was interrupted"})
 		}
 	} else if runErr != nil {
@@ -268,7 +273,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ran > 0 && ran <= len(rec.Specs) && rec.Specs[ran-1].Verdict == reports.Failed {
 		rec.Specs[ran-1].Failure = "interrupted while this row ran; its checks are incomplete:\n" + rec.Specs[ran-1].Failure
 	}
-	if err := plan.WriteOutputs(o.out, rec); err != nil {
+	if err := engine.WriteOutputs(o.out, rec); err != nil {
 		fmt.Fprintf(stderr, "chaos run: write report: %v\n", err)
 		return exitFailed
 	}

@@ -6,18 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/engine"
+
 	"github.com/agentops/failover-harness/reports"
-	"github.com/agentops/failover-harness/scenarios/plan"
 )
 
 func init() {
@@ -47,7 +46,7 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local | auto")
 	fs.StringVar(&o.config, "config", "", "failover config YAML (default: built-in, time-compressed settings)")
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run (default: all)")
-	fs.StringVar(&o.out, "out", filepath.Join("reports", "soak"), "directory for each run's record (run-N/) and the table (soak.json, soak.txt)")
+	fs.StringVar(&o.out, "out", "", "directory for each run's record (run-N/) and the table (soak.json, soak.txt) (default: a new reports/soak/<time>)")
 	fs.IntVar(&o.load, "cpu-load", 0, "keep this many cores busy with child processes for the whole soak (stopped by PID at the end)")
 	fs.IntVar(&o.retries, "retry-inconclusive", 0, "rerun an INCONCLUSIVE row up to N times within a run")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Hour, "stop the soak after this long, as Ctrl-C would")
@@ -73,7 +72,7 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 		return bad("--cpu-load: must be 0..64 (got %d)", o.load)
 	case o.retries < 0 || o.retries > 10:
 		return bad("--retry-inconclusive: must be 0..10 (got %d)", o.retries)
-	case o.out == "":
+	case setFlag(fs, "out") && o.out == "":
 		return bad("--out: must not be empty")
 	}
 	switch o.provider {
@@ -89,9 +88,13 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v reached", o.timeout))
 		defer cancel()
 	}
+	if o.out == "" {
+		o.out = ownOutDir("soak", 0)
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return bad("--out: %v", err)
 	}
+	fmt.Fprintf(stderr, "chaos soak: writing to %s\n", o.out)
 	if o.load > 0 {
 		stopLoad, err := startBurners(o.load, o.timeout)
 		if err != nil {
@@ -133,9 +136,9 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 	started := time.Now()
 	done := 0
 	for i := 1; i <= o.runs && ctx.Err() == nil; i++ {
-		seed := rand.Int64N(1<<31-1) + 1
+		seed := engine.NewSeed()
 		dir := filepath.Join(o.out, fmt.Sprintf("run-%d", i))
-		replay := fmt.Sprintf("go run ./harness/cmd/chaos run --seed %d --provider %s", seed, o.provider)
+		replay := fmt.Sprintf("go run ./cmd/chaos run --seed %d --provider %s", seed, o.provider)
 		if o.config != "" {
 			replay += " --config " + shellQuote(o.config)
 		}
@@ -145,8 +148,8 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "chaos soak: %v\n", err)
 			return exitFailed
 		}
-		s, err := plan.NewSuite(ctx, plan.SuiteOptions{
-			Seed: strconv.FormatInt(seed, 10), Provider: o.provider, Images: o.images, ConfigPath: o.config,
+		s, err := engine.NewSuite(ctx, engine.SuiteOptions{
+			Seed: seed, Provider: o.provider, Images: o.images, ConfigPath: o.config,
 			Command: replay, Log: log, Progress: io.Discard, Out: dir, RetryInconclusive: o.retries,
 		})
 		if err != nil {
@@ -159,7 +162,7 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 		rec := s.BuildRecord(results, t0)
 		s.Close()
 		log.Close()
-		if err := plan.WriteOutputs(dir, rec); err != nil {
+		if err := engine.WriteOutputs(dir, rec); err != nil {
 			fmt.Fprintf(stderr, "chaos soak: write run %d: %v\n", i, err)
 		}
 		if ctx.Err() != nil {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"time"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand name
@@ -81,5 +83,28 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code
 		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		fs.Usage()
 		return 2, false
+	}
+}
+
+// setFlag reports whether the user set the named flag.
+func setFlag(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// ownOutDir is a new output folder under reports/<kind>, named by the time
+// (and seed), so a run never writes over another run's report.
+func ownOutDir(kind string, seed int64) string {
+	name := time.Now().UTC().Format("20060102-150405")
+	if seed > 0 {
+		name += fmt.Sprintf("-seed-%d", seed)
+	}
+	dir := filepath.Join("reports", kind, name)
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dir); os.IsNotExist(err) {
+			return dir
+		}
+		dir = filepath.Join("reports", kind, fmt.Sprintf("%s-%d", name, i))
 	}
 }

@@ -1,4 +1,4 @@
-package plan
+package engine
 
 import (
 	"context"
@@ -19,8 +19,7 @@ import (
 	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/config"
 	"github.com/agentops/failover-harness/harness/fault"
-	"github.com/agentops/failover-harness/harness/provider/docker"
-	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/provider"
 	"github.com/agentops/failover-harness/harness/timing"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/reports"
@@ -28,7 +27,7 @@ import (
 
 // SuiteOptions are the knobs of a whole plan run.
 type SuiteOptions struct {
-	Seed       string // empty: random (printed)
+	Seed       int64  // 0: NewSeed (printed)
 	Provider   string // local | docker | auto
 	Images     string // docker image set: upstream | local | auto
 	ConfigPath string // failover config YAML; empty: built-in defaults
@@ -87,11 +86,15 @@ func SuiteDefaults() topology.Spec {
 // what it started.
 func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 	s := &Suite{log: o.Log, outcomes: map[string]*Outcome{}, runs: map[string]specRun{}, TimeScale: 1, Command: o.Command, opts: o}
-	seed, err := parseSeed(o.Seed)
-	if err != nil {
-		return nil, err
+	seed := o.Seed
+	if seed < 0 {
+		return nil, fmt.Errorf("seed: %d is not a positive integer", seed)
+	}
+	if seed == 0 {
+		seed = NewSeed()
 	}
 	s.Seed = seed
+	var err error
 	if o.ConfigPath != "" {
 		c, issues, err := config.Load(o.ConfigPath)
 		if err != nil {
@@ -121,7 +124,7 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 		}
 		s.Base = SpecFromConfig(c.Scaled(k))
 		s.TimeScale = k
-		s.Config = configSummary(c, k, o.ConfigPath)
+		s.Config = configSummary(c, s.Base, k, o.ConfigPath)
 		s.Config["timing.timeout_floor"] = rule.MinScaledTimeout.String()
 		s.Config["timing.calibration"] = fmt.Sprintf("timer lag %s, local round trip %s (%d samples)", cal.TimerLag, cal.RTT, cal.Samples)
 	} else {
@@ -130,14 +133,14 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 	}
 	s.Config["timing.slack"] = s.slack().String()
 	s.Base.Seed = seed
-	s.Provider, s.ProviderReason, err = chooseProvider(ctx, o.Provider, o.Images, o.Progress)
+	s.Provider, s.ProviderReason, err = provider.Choose(ctx, provider.Choice{Name: o.Provider, Images: o.Images, Progress: o.Progress})
 	if err != nil {
 		return nil, err
 	}
 	if s.Command == "" {
 		s.Command = fmt.Sprintf("make chaos SEED=%d", seed)
 		if o.ConfigPath != "" {
-			s.Command = fmt.Sprintf("go run ./harness/cmd/chaos run --config %s --seed %d", o.ConfigPath, seed)
+			s.Command = fmt.Sprintf("go run ./cmd/chaos run --config %s --seed %d", o.ConfigPath, seed)
 		}
 	}
 	s.Timing = timing.Start(0, 0)
@@ -164,74 +167,24 @@ func progressf(w io.Writer, format string, args ...any) {
 	}
 }
 
-func parseSeed(v string) (int64, error) {
+// NewSeed picks a fresh run seed in [1, 2^31-1]: the one formula every
+// command uses, small enough to type back in a replay line.
+func NewSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return int64(binary.LittleEndian.Uint64(b[:])%(1<<31-1)) + 1
+}
+
+// ParseSeed reads a seed flag: empty is a fresh seed, else a positive integer.
+func ParseSeed(v string) (int64, error) {
 	if v == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		return int64(binary.LittleEndian.Uint64(b[:])>>33) + 1, nil
+		return NewSeed(), nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("seed: %q is not a positive integer", v)
 	}
 	return n, nil
-}
-
-// chooseProvider resolves local | docker | auto. Auto prefers docker when an
-// engine answers and every image is present, and says why it did not.
-func chooseProvider(ctx context.Context, name, images string, progress io.Writer) (topology.Provider, string, error) {
-	logf := func(format string, args ...any) {
-		if progress != nil {
-			fmt.Fprintf(progress, format+"\n", args...)
-		}
-	}
-	newDocker := func() (*docker.Provider, string, error) { return docker.NewFor(ctx, images, docker.Options{}) }
-	switch name {
-	case "", "auto":
-		d, why, err := newDocker()
-		if err != nil {
-			return nil, "", err
-		}
-		if err := d.Available(ctx); err != nil {
-			p, err2 := newLocal(ctx, logf)
-			return p, "auto: docker not usable (" + firstLine(err.Error()) + "); using local", err2
-		}
-		return d, "auto: docker engine reachable, " + why, nil
-	case "local":
-		p, err := newLocal(ctx, logf)
-		return p, "requested", err
-	case "docker":
-		d, why, err := newDocker()
-		if err != nil {
-			return nil, "", err
-		}
-		if err := d.Available(ctx); err != nil {
-			return nil, "", fmt.Errorf("provider docker: %w", err)
-		}
-		return d, "requested, " + why, nil
-	default:
-		return nil, "", fmt.Errorf("provider: %q is not one of local, docker, auto", name)
-	}
-}
-
-func newLocal(ctx context.Context, logf func(string, ...any)) (topology.Provider, error) {
-	dir := os.Getenv("CHAOS_BIN_DIR")
-	if dir == "" {
-		logf("chaos: building runtime binaries")
-		d, err := local.BuildBinaries(ctx, "")
-		if err != nil {
-			return nil, fmt.Errorf("build binaries: %w", err)
-		}
-		dir = d
-	}
-	return &local.Provider{BinDir: dir}, nil
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // Env returns the environment for one attempt of a spec; deferFn registers
@@ -339,6 +292,8 @@ func Verdict(o *Outcome, err error) (reports.Verdict, string) {
 type SpecResult struct {
 	Name     string
 	Labels   []string
+	Row      int
+	Expected string
 	Verdict  reports.Verdict
 	Duration time.Duration
 	Failure  string
@@ -362,9 +317,7 @@ func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Re
 			sp.Attempts, sp.Seed, sp.Artifacts = run.attempts, run.seed, run.dir
 		} else {
 			sp = reports.Spec{Name: r.Name, Labels: r.Labels}
-			if row, ok := RowByName(r.Name); ok {
-				sp.Row, sp.Expected = row.N, row.Expected
-			}
+			sp.Row, sp.Expected = r.Row, r.Expected
 		}
 		sp.Verdict = r.Verdict
 		sp.DurationSeconds = r.Duration.Seconds()
@@ -385,16 +338,6 @@ func (s *Suite) BuildRecord(results []SpecResult, started time.Time) *reports.Re
 	return rec
 }
 
-// RowByName finds a row by its spec text.
-func RowByName(name string) (Row, bool) {
-	for _, r := range Rows() {
-		if r.Spec == name {
-			return r, true
-		}
-	}
-	return Row{}, false
-}
-
 // RunAll runs rows in order without Ginkgo (the `chaos run` CLI): heals run
 // after each attempt, on every path; an inconclusive spec is rerun with a
 // fresh seed up to Retries times.
@@ -412,7 +355,7 @@ func (s *Suite) RunAll(ctx context.Context, rows []Row, progress io.Writer) ([]S
 			if res.Verdict != reports.Inconclusive || attempt >= s.Retries() || ctx.Err() != nil {
 				break
 			}
-			fmt.Fprintf(progress, "chaos: %-10s INCONCLUSIVE, retrying with a fresh seed (%d of %d): %s\n", row.Label, attempt+1, s.Retries(), firstLine(res.Failure))
+			fmt.Fprintf(progress, "chaos: %-10s INCONCLUSIVE, retrying with a fresh seed (%d of %d): %s\n", row.Label, attempt+1, s.Retries(), strings.SplitN(res.Failure, "\n", 2)[0])
 		}
 		res.Duration = time.Since(start)
 		fmt.Fprintf(progress, "chaos: %-10s %s (%.1fs)\n", row.Label, strings.ToUpper(string(res.Verdict)), res.Duration.Seconds())
@@ -451,7 +394,7 @@ func (s *Suite) runOnce(ctx context.Context, row Row, attempt int) SpecResult {
 	if healErr != nil {
 		v, why = reports.Failed, strings.TrimSpace(why+"\n"+healErr.Error())
 	}
-	res := SpecResult{Name: row.Spec, Labels: []string{row.Label}, Verdict: v, Failure: why}
+	res := SpecResult{Name: row.Spec, Labels: []string{row.Label}, Row: row.N, Expected: row.Expected, Verdict: v, Failure: why}
 	if o != nil {
 		if !(v == reports.Inconclusive && attempt < s.Retries() && ctx.Err() == nil) {
 			if v != reports.Passed && o.Verdict == check.Passed {
@@ -485,24 +428,10 @@ func WriteOutputs(dir string, rec *reports.Record) error {
 // minCompressedStaleness floors the warmup staleness bound of a time-compressed run.
 const minCompressedStaleness = 2 * time.Second
 
-// SpecFromConfig maps an SRE failover config onto the harness spec.
+// SpecFromConfig is the SRE config's spec (config.Config.Spec, the one
+// mapping) for a time-compressed run.
 func SpecFromConfig(c *config.Config) topology.Spec {
-	s := topology.Spec{
-		CheckpointPolicy: c.Checkpoint.Policy, CheckpointInterval: c.Checkpoint.Interval,
-		SessionTTL: c.Session.TTL, ConflictStrategy: c.ConflictStrategy,
-		RegionHealthInterval: c.RegionHealth.Interval, RegionHealthTimeout: c.RegionHealth.Timeout,
-		RegionHealthyThreshold: c.RegionHealth.HealthyThreshold, RegionUnhealthyThreshold: c.RegionHealth.UnhealthyThreshold,
-		LBHealth: topology.LBHealth{Enabled: true, Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout,
-			FailureThreshold: c.LB.Health.FailureThreshold, SuccessThreshold: c.LB.Health.SuccessThreshold},
-		Outlier:  topology.Outlier{Enabled: c.LB.Outlier.Enabled, ConsecutiveFailures: c.LB.Outlier.ConsecutiveFailures, Ejection: c.LB.Outlier.Ejection},
-		Retry:    topology.Retry{Enabled: c.LB.Retry.Enabled, Attempts: c.LB.Retry.Attempts, PerTryTimeout: c.LB.Retry.PerTryTimeout},
-		CacheTTL: c.Cache.TTL, WarmupStaleness: c.Cache.Staleness,
-		Replicate: c.Cache.Replicate, WarmOnStart: c.Cache.Replicate,
-		AlertsEnabled: c.Alert.Enabled,
-	}
-	for _, r := range c.Regions {
-		s.Regions = append(s.Regions, topology.RegionSpec{Name: r.Name, Weight: r.Weight, Priority: r.Priority})
-	}
+	s := c.Spec()
 	// A process restart takes the same ~0.2 s however much the run is
 	// compressed, so a scaled staleness bound (30 s / 120 = 250 ms) would
 	// judge a quick restart's warmup by the machine's speed, not the config.
@@ -532,9 +461,9 @@ func specSummary(s topology.Spec) map[string]any {
 	}
 }
 
-func configSummary(c *config.Config, k float64, path string) map[string]any {
+func configSummary(c *config.Config, spec topology.Spec, k float64, path string) map[string]any {
 	b := c.Bounds()
-	m := specSummary(SpecFromConfig(c.Scaled(k)))
+	m := specSummary(spec)
 	m["source"] = path
 	m["time_scale"] = k
 	m["real.lb.health"] = fmt.Sprintf("interval %v, timeout %v, threshold %d", c.LB.Health.Interval, c.LB.Health.Timeout, c.LB.Health.FailureThreshold)

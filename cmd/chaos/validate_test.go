@@ -11,7 +11,7 @@ import (
 // repoFile resolves a path from the module root (tests run in the package dir).
 func repoFile(t *testing.T, rel string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", rel))
+	p, err := filepath.Abs(filepath.Join("..", "..", rel))
 	if err != nil {
 		t.Fatal(err)
 	}

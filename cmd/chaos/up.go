@@ -10,7 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agentops/failover-harness/harness/provider/docker"
+	"github.com/agentops/failover-harness/harness/engine"
+	"github.com/agentops/failover-harness/harness/provider"
 	"github.com/agentops/failover-harness/harness/provider/local"
 	"github.com/agentops/failover-harness/harness/topology"
 )
@@ -21,7 +22,7 @@ func init() {
 
 func runUp(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chaos up", flag.ContinueOnError)
-	provider := fs.String("provider", "local", "topology provider: local | docker")
+	providerName := fs.String("provider", "local", "topology provider: local | docker")
 	images := fs.String("images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
 	seed := fs.Int64("seed", 0, "random seed (0 = derived from the clock, printed)")
 	runDir := fs.String("run-dir", "", "directory for configs and logs (default: a new temp dir)")
@@ -34,28 +35,20 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	var p topology.Provider
-	switch *provider {
-	case "local":
-		p = &local.Provider{BinDir: *binDir, ReadyTimeout: *timeout}
-	case "docker":
-		d, why, err := docker.NewFor(context.Background(), *images, docker.Options{StartupTimeout: *timeout})
-		if err != nil {
-			fmt.Fprintf(stderr, "chaos up: --images: %v\n", err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "chaos up: %s\n", why)
-		if err := d.Available(context.Background()); err != nil {
-			fmt.Fprintf(stderr, "chaos up: --provider docker: %v\n", err)
-			return 1
-		}
-		p = d
+	switch *providerName {
+	case "local", "docker":
 	default:
-		fmt.Fprintf(stderr, "chaos up: --provider: %q is not one of local, docker\n", *provider)
+		fmt.Fprintf(stderr, "chaos up: --provider: %q is not one of local, docker\n", *providerName)
 		return 2
 	}
+	p, why, err := provider.Choose(context.Background(), provider.Choice{Name: *providerName, Images: *images, BinDir: *binDir, ReadyTimeout: *timeout, Progress: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "chaos up: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "chaos up: %s provider (%s)\n", p.Name(), why)
 	if *seed == 0 {
-		*seed = time.Now().UnixNano()
+		*seed = engine.NewSeed()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -61,7 +61,7 @@ func TestRunReplayLinePinsTheSeed(t *testing.T) {
 	if !ok {
 		t.Fatalf("parse: code %d", code)
 	}
-	want := "go run ./harness/cmd/chaos run --config 'my dir/a.yaml' --labels plan-1 --seed 42"
+	want := "go run ./cmd/chaos run --config 'my dir/a.yaml' --labels plan-1 --seed 42"
 	if o.replay != want {
 		t.Fatalf("replay %q, want %q", o.replay, want)
 	}

@@ -1,4 +1,4 @@
-package plan
+package engine
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 // fault is still healed: RunAll heals on every path.
 func TestRunAllHealsWhenARowPanics(t *testing.T) {
 	healed := 0
-	row := Row{Label: "plan-x", Spec: "panics mid-fault", Run: func(ctx context.Context, env *Env) (*Outcome, error) {
-		env.Defer("fake fault", func(context.Context) error { healed++; return nil })
+	row := Row{Label: "plan-x", Spec: "panics mid-fault", Body: func(ctx context.Context, r *Run) error {
+		r.Env.Defer("fake fault", func(context.Context) error { healed++; return nil })
 		panic("boom")
 	}}
 	s := &Suite{outcomes: map[string]*Outcome{}, runs: map[string]specRun{}}
