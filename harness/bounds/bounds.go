@@ -131,6 +131,29 @@ func Detection(p Probe, prefix string) Duration {
 	return d
 }
 
+// Failback is the worst case from a heal to the checker's verdict that the
+// region is back: a round already running at the heal may still fail, and
+// the next starts up to max(Interval, Timeout) after it; from then on
+// Threshold consecutive passing rounds, Interval apart, bring it back
+// (a passing probe's round trip is the harness's slack):
+//
+//	max(Interval, Timeout) + (Threshold-1) × Interval
+//
+// With ejection > 0 (the region was ejected for failing real traffic), an
+// ejection that began just before the heal may keep it out that long too.
+// p.Threshold is the success threshold.
+func Failback(p Probe, ejection time.Duration, prefix string) Duration {
+	n := max(p.Threshold, 1)
+	d := Duration{Terms: []Term{{Name: prefix + "round in flight at the heal (max of interval, timeout)", D: max(p.Interval, p.Timeout), Scaled: true}}}
+	if n > 1 {
+		d.Terms = append(d.Terms, Term{Name: fmt.Sprintf("%d × %sinterval (passing rounds to the success threshold)", n-1, prefix), D: satMul(p.Interval, n-1), Scaled: true})
+	}
+	if ejection > 0 {
+		d.Terms = append(d.Terms, Term{Name: "lb.outlier.ejection (an ejection begun just before the heal)", D: ejection, Scaled: true})
+	}
+	return d
+}
+
 // Retry describes the LB's retry of idempotent requests.
 type Retry struct {
 	Enabled  bool
@@ -211,6 +234,18 @@ func LBDetection(lb Probe, h Harness) Duration {
 // die, as measured.
 func RTO(lb Probe, r Retry, h Harness) Duration {
 	return h.Measured(Recovery(Detection(lb, "lb.health."), r), true)
+}
+
+// LBFailback is how long a healed region can stay out of the LB's rotation,
+// as measured; lb.Threshold is the success threshold.
+func LBFailback(lb Probe, ejection time.Duration, h Harness) Duration {
+	return h.Measured(Failback(lb, ejection, "lb.health."), false)
+}
+
+// RegionFailback is how long a region runtime's router can take to see a
+// healed peer as active again, as measured by polling every poll.
+func RegionFailback(p Probe, poll time.Duration, h Harness) Duration {
+	return h.Measured(Failback(p, 0, "region_health."), false).Plus(Term{Name: "harness poll of /regions", D: poll})
 }
 
 // RegionDetection is how long a region runtime's failover manager takes to

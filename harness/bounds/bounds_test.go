@@ -294,3 +294,26 @@ func TestProjectSaturates(t *testing.T) {
 		}
 	}
 }
+
+// Failback: the round in flight at the heal, then the passing rounds, plus
+// an ejection where one applied.
+func TestFailback(t *testing.T) {
+	p := Probe{Interval: 100 * time.Millisecond, Timeout: 150 * time.Millisecond, Threshold: 2}
+	if got := Failback(p, 0, "lb.health.").Total(); got != 250*time.Millisecond {
+		t.Fatalf("failback = %v, want 150ms + 1 × 100ms", got)
+	}
+	if got := Failback(p, 800*time.Millisecond, "lb.health.").Total(); got != 1050*time.Millisecond {
+		t.Fatalf("failback with ejection = %v", got)
+	}
+	one := Probe{Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, Threshold: 1}
+	if got := Failback(one, 0, "").Total(); got != 100*time.Millisecond {
+		t.Fatalf("threshold 1: %v", got)
+	}
+	m := LBFailback(p, 0, DefaultHarness)
+	if m.Total() != 350*time.Millisecond || !strings.Contains(m.String(), "scheduling slack") {
+		t.Fatalf("measured: %s", m)
+	}
+	if r := RegionFailback(p, 50*time.Millisecond, DefaultHarness); r.Total() != 400*time.Millisecond {
+		t.Fatalf("region failback: %s", r)
+	}
+}

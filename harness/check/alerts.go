@@ -118,3 +118,47 @@ func AlertOnce(alerts []topology.Alert, name string, since time.Time, rounds int
 	}
 	return result(rn, Safety, true, float64(during), "count", nil, "%d firing %s alert for the condition, %d incident(s) in all, each paged once (watched for %d LB health rounds)", during, name, len(ins), rounds)
 }
+
+// Resolved counts resolved notifications for name at or after since.
+func Resolved(alerts []topology.Alert, name string, since time.Time) int {
+	n := 0
+	for _, a := range alerts {
+		if a.Name == name && a.Status == "resolved" && !a.At.Before(since) {
+			n++
+		}
+	}
+	return n
+}
+
+// AlertResolved judges the end of the incident the condition began at since:
+// once a region was back (returned, on the harness's clock) on-call must
+// hear that it is over, within bound, exactly once. A missing or late
+// resolved notification is a liveness failure; more than one is a storm.
+func AlertResolved(alerts []topology.Alert, name string, since, returned time.Time, bound bounds.Duration) Result {
+	rn := "alert-resolved(" + name + ")"
+	b := TimeBound(bound)
+	if returned.IsZero() {
+		return result(rn, Liveness, false, Never, "s", b, "no region returned to rotation, so the incident could not end")
+	}
+	var first time.Time
+	n := 0
+	for _, a := range alerts {
+		if a.Name == name && a.Status == "resolved" && !a.At.Before(since) {
+			if n == 0 {
+				first = a.At
+			}
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return result(rn, Liveness, false, Never, "s", b, "no resolved %s notification reached on-call after a region returned", name)
+	case n > 1:
+		return result(rn, Safety, false, float64(n), "count", nil, "%d resolved %s notifications for one incident: an alert storm", n, name)
+	}
+	d := max(0, first.Sub(returned))
+	if d > bound.Total() {
+		return result(rn, Liveness, false, d.Seconds(), "s", b, "the resolved %s notification arrived %s after the first region returned > bound %s", name, bounds.Round(d), bound)
+	}
+	return result(rn, Liveness, true, d.Seconds(), "s", b, "one resolved %s notification, %s after the first region returned", name, bounds.Round(d))
+}

@@ -21,6 +21,10 @@ type Bounds struct {
 	RTO bounds.Duration
 	// RuntimeDetection: when a region runtime's failover manager sees a peer down.
 	RuntimeDetection bounds.Duration
+	// Failback: how long a healed region can stay out of the LB's rotation
+	// (max(interval, timeout) + (success_threshold-1) × interval); an
+	// ejection begun just before the heal may add lb.outlier.ejection.
+	Failback bounds.Duration
 	// RPO: the acknowledged-conversation window a region failure can lose.
 	RPO bounds.RPO
 	// SessionTTL: an outage longer than this expires sessions idle since
@@ -42,6 +46,7 @@ func (c *Config) Bounds() Bounds {
 		Detection:        bounds.Detection(lb, "lb.health."),
 		RTO:              bounds.Recovery(bounds.Detection(lb, "lb.health."), c.RetryBound()),
 		RuntimeDetection: bounds.Detection(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.UnhealthyThreshold}, "region_health."),
+		Failback:         bounds.Failback(bounds.Probe{Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout, Threshold: c.LB.Health.SuccessThreshold}, 0, "lb.health."),
 		RPO:              bounds.RPOFor(c.Checkpoint.Policy, c.Checkpoint.Interval),
 		SessionTTL:       c.Session.TTL,
 	}
