@@ -141,9 +141,14 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	// The replay line: every flag the user set, in a stable order, with the seed pinned.
 	parts := []string{replayPrefix}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "seed" {
-			parts = append(parts, "--"+f.Name, shellQuote(f.Value.String()))
+		if f.Name == "seed" {
+			return
 		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			parts = append(parts, "--"+f.Name+"="+f.Value.String()) // "--keep true" would end the flags
+			return
+		}
+		parts = append(parts, "--"+f.Name, shellQuote(f.Value.String()))
 	})
 	o.replay = strings.Join(append(parts, "--seed", strconv.FormatInt(o.seed, 10)), " ")
 	return o, 0, true

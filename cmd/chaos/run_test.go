@@ -65,6 +65,11 @@ func TestRunReplayLinePinsTheSeed(t *testing.T) {
 	if o.replay != want {
 		t.Fatalf("replay %q, want %q", o.replay, want)
 	}
+	// A bool flag replays as --name=value: "--keep true" would end the flags.
+	o, _, _ = parseRunFlags([]string{"--keep", "--seed", "7"}, io.Discard, io.Discard)
+	if want := replayPrefix + " --keep=true --seed 7"; o.replay != want {
+		t.Fatalf("replay %q, want %q", o.replay, want)
+	}
 	// No --seed: one is chosen and pinned, so the line still replays.
 	o, _, _ = parseRunFlags(nil, io.Discard, io.Discard)
 	if o.seed <= 0 || o.replay != replayPrefix+" --seed "+strconv.FormatInt(o.seed, 10) {

@@ -818,11 +818,8 @@ func row6(ctx context.Context, r *run) error {
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
 	res, _ := ld.Stop()
 	r.availability(t0, calm, ld.Stopped, r.RTOBound())
-	// The restart is the heal: A back in the LB's rotation and staying. The
-	// routers' view is not judged here yet: after a cold restart one peer's
-	// router took ~2 s to see A active (bound 450 ms) in every run so far,
-	// unexplained (issue 16).
-	r.FailbackLB(ctx, check.Heal{Start: t0, End: restarted}, a)
+	// The restart is the heal: A back in the LB's rotation and staying.
+	r.Failback(ctx, check.Heal{Start: t0, End: restarted}, a)
 	r.UsersReturn(ctx, res.All, engine.MarkDeadline(r.RTOBound()))
 	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
 }
