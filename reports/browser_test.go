@@ -68,6 +68,10 @@ func TestReportInBrowser(t *testing.T) {
 		chromedp.WindowSize(1280, 900),
 		// Disable JavaScript in Blink: the report must not need it.
 		chromedp.Flag("blink-settings", "scriptEnabled=false"),
+		// Chromium leaves org.chromium.Chromium.* folders in TMPDIR: give it
+		// the test's own, removed when the test ends.
+		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.UserDataDir(t.TempDir()),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
