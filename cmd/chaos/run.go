@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/engine"
+	"github.com/agentops/failover-harness/harness/provider"
 
 	"github.com/agentops/failover-harness/reports"
 	"github.com/agentops/failover-harness/scenarios/plan"
@@ -96,13 +97,11 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return o, code, false
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	bad := func(format string, a ...any) (runOptions, int, bool) {
 		fmt.Fprintf(stderr, "chaos run: "+format+"\n", a...)
 		return o, 2, false
 	}
-	if set["time-scale"] {
+	if setFlag(fs, "time-scale") {
 		if math.IsNaN(o.timeScale) || math.IsInf(o.timeScale, 0) || o.timeScale < 1 {
 			return bad("--time-scale: must be >= 1 (got %v)", o.timeScale)
 		}
@@ -113,12 +112,10 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	if o.seed < 0 {
 		return bad("--seed: must be a positive integer (got %d)", o.seed)
 	}
-	switch o.provider {
-	case "local", "docker", "auto":
-	default:
-		return bad("--provider: %q is not one of local, docker, auto", o.provider)
+	if err := provider.Check(o.provider); err != nil {
+		return bad("--provider: %v", err)
 	}
-	if set["out"] && o.out == "" {
+	if setFlag(fs, "out") && o.out == "" {
 		return bad("--out: must not be empty")
 	}
 	if o.timeout < 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/engine"
+	"github.com/agentops/failover-harness/harness/provider"
 
 	"github.com/agentops/failover-harness/reports"
 )
@@ -75,10 +76,8 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 	case setFlag(fs, "out") && o.out == "":
 		return bad("--out: must not be empty")
 	}
-	switch o.provider {
-	case "local", "docker", "auto":
-	default:
-		return bad("--provider: %q is not one of local, docker, auto", o.provider)
+	if err := provider.Check(o.provider); err != nil {
+		return bad("--provider: %v", err)
 	}
 	if o.labels, err = parseLabels(*labels); err != nil {
 		return bad("--labels: %v", err)

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -657,12 +656,10 @@ func (r *Run) health() check.Health {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		st, err := r.Cluster.LBStatus(ctx)
 		cancel()
-		if err == nil && r.Spec.RunDir != "" {
+		if err == nil {
 			// Evidence for the timing verdict: transitions and rounds, on the
 			// harness's clock.
-			if b, jerr := json.MarshalIndent(st, "", "  "); jerr == nil {
-				_ = os.WriteFile(filepath.Join(r.Spec.RunDir, "lb-status.json"), b, 0o644)
-			}
+			r.keep("lb-status.json", st)
 		}
 		if err == nil {
 			late, n := st.MaxRoundLateness(from)

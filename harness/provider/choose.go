@@ -30,6 +30,15 @@ type Choice struct {
 	Progress     io.Writer
 }
 
+// Check says whether name is a provider Choose knows ("" is auto).
+func Check(name string) error {
+	switch name {
+	case "", "auto", "local", "docker":
+		return nil
+	}
+	return fmt.Errorf("%q is not one of %s", name, Names)
+}
+
 // Choose resolves c to a provider and says why it was picked. Auto prefers
 // docker when an engine answers and every image is present, and says why it
 // did not.
@@ -61,7 +70,7 @@ func Choose(ctx context.Context, c Choice) (topology.Provider, string, error) {
 		}
 		return d, "requested, " + why, nil
 	default:
-		return nil, "", fmt.Errorf("provider: %q is not one of %s", c.Name, Names)
+		return nil, "", fmt.Errorf("provider: %w", Check(c.Name))
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/agentops/failover-harness/harness/provider/ports"
 	"io"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/agentops/failover-harness/harness/provider/ports"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/moby/moby/api/pkg/stdcopy"

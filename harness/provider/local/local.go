@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
 	"github.com/agentops/failover-harness/harness/provider/ports"
 
 	"net/http"

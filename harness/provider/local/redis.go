@@ -3,12 +3,13 @@ package local
 import (
 	"context"
 	"fmt"
-	"github.com/agentops/failover-harness/harness/provider/ports"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/agentops/failover-harness/harness/provider/ports"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
