@@ -331,6 +331,7 @@ func figures(s *Spec) []figure {
 	f := []figure{
 		boundFigure(s, "detect", o.DetectionSeconds, b.DetectionSeconds, s.DetectionCheck()),
 		boundFigure(s, "RTO", o.RTOSeconds, b.RTOSeconds, s.RTOCheck()),
+		boundFigure(s, "failback", o.FailbackSeconds, b.FailbackSeconds, s.FailbackCheck()),
 		rpo,
 	}
 	errs := strconv.Itoa(o.ClientErrors)
@@ -380,7 +381,7 @@ func projected(s *Spec) (string, string) {
 		label string
 		c     *check.Result
 		v     float64
-	}{{"detect", s.DetectionCheck(), pv(p, 0)}, {"RTO", s.RTOCheck(), pv(p, 1)}} {
+	}{{"detect", s.DetectionCheck(), pv(p, 0)}, {"RTO", s.RTOCheck(), pv(p, 1)}, {"failback", s.FailbackCheck(), pv(p, 2)}} {
 		switch {
 		case x.c != nil && x.c.Bound != nil && x.c.Bound.ProjectedText != "":
 			parts = append(parts, x.label+" bound "+boundHead(x.c.Bound.ProjectedText))
@@ -398,15 +399,17 @@ func projected(s *Spec) (string, string) {
 	return "real time: " + strings.Join(parts, " · "), strings.Join(full, "\n")
 }
 
-// pv is field i (detection, RTO) of a possibly absent projection.
+// pv is field i (detection, RTO, failback) of a possibly absent projection.
 func pv(p *Projected, i int) float64 {
 	switch {
 	case p == nil:
 		return 0
 	case i == 0:
 		return p.DetectionSeconds
+	case i == 1:
+		return p.RTOSeconds
 	}
-	return p.RTOSeconds
+	return p.FailbackSeconds
 }
 
 // findCheck returns the first of the spec's checks whose name matches.

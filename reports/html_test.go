@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/agentops/failover-harness/harness/check"
 )
 
 func render(t *testing.T, r *Record) string {
@@ -421,5 +423,37 @@ func TestReplayCommand(t *testing.T) {
 		if got := replayCommand(&Record{Command: tc.cmd, Seed: tc.seed}); got != tc.want {
 			t.Errorf("replayCommand(%q, %d) = %q, want %q", tc.cmd, tc.seed, got, tc.want)
 		}
+	}
+}
+
+// The failback chip and figures are the slowest region's failback-time
+// check: its value, its bound, its projection.
+func TestFailbackFigureIsTheSlowestReturn(t *testing.T) {
+	b := func(limit float64) *check.Bound {
+		return &check.Bound{Limit: limit, Unit: "s", Text: "bound", Projected: limit * 10, ProjectedText: "projected"}
+	}
+	s := &Spec{Checks: []check.Result{
+		{Name: "failback-time(a)", OK: true, Value: 0.1, Unit: "s", Bound: b(0.35), Verdict: check.Passed},
+		{Name: "failback-time(b)", OK: false, Value: 0.9, Unit: "s", Bound: b(0.35), Verdict: check.Failed},
+		{Name: "failback-time(c)", OK: true, Value: 0.2, Unit: "s", Bound: b(0.35), Verdict: check.Passed},
+	}}
+	s.FiguresFromChecks(10)
+	if s.Observed.FailbackSeconds != 0.9 || s.Bounds.FailbackSeconds != 0.35 || s.Projected == nil || s.Projected.FailbackSeconds != 3.5 {
+		t.Fatalf("figures: observed %v bound %v projected %+v", s.Observed.FailbackSeconds, s.Bounds.FailbackSeconds, s.Projected)
+	}
+	if c := s.FailbackCheck(); c == nil || c.Name != "failback-time(b)" {
+		t.Fatalf("failback check %+v", c)
+	}
+	var chip *figure
+	for _, f := range figures(s) {
+		if f.Label == "failback" {
+			chip = &f
+		}
+	}
+	if chip == nil || chip.Class != "bad" || !strings.Contains(chip.Value, "900") {
+		t.Fatalf("failback chip %+v", chip)
+	}
+	if line, _ := projected(s); !strings.Contains(line, "failback bound") {
+		t.Fatalf("real-time line %q lacks the failback bound", line)
 	}
 }

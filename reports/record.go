@@ -105,23 +105,28 @@ type Spec struct {
 type Observed struct {
 	DetectionSeconds float64 `json:"detection_seconds"`
 	RTOSeconds       float64 `json:"rto_seconds"`
-	RPOMessages      int     `json:"rpo_messages"`
-	RPOSeconds       float64 `json:"rpo_seconds"`
-	ClientErrors     int     `json:"client_errors"`
-	Requests         int     `json:"requests"`
-	Alerts           int     `json:"alerts"`
+	// FailbackSeconds is the slowest region's return to the LB's rotation
+	// after the last heal (its failback-time check).
+	FailbackSeconds float64 `json:"failback_seconds"`
+	RPOMessages     int     `json:"rpo_messages"`
+	RPOSeconds      float64 `json:"rpo_seconds"`
+	ClientErrors    int     `json:"client_errors"`
+	Requests        int     `json:"requests"`
+	Alerts          int     `json:"alerts"`
 }
 
 // Bounds are the limits the checkers applied; zero means no bound.
 type Bounds struct {
 	DetectionSeconds float64 `json:"detection_seconds"`
 	RTOSeconds       float64 `json:"rto_seconds"`
+	FailbackSeconds  float64 `json:"failback_seconds"`
 }
 
 // Projected holds measured figures scaled back to real (uncompressed) time.
 type Projected struct {
 	DetectionSeconds float64 `json:"detection_seconds"`
 	RTOSeconds       float64 `json:"rto_seconds"`
+	FailbackSeconds  float64 `json:"failback_seconds"`
 	RPOSeconds       float64 `json:"rpo_seconds"`
 }
 
@@ -265,6 +270,8 @@ func (s *Spec) validate(p string) error {
 		{"duration_seconds", s.DurationSeconds},
 		{"observed.detection_seconds", s.Observed.DetectionSeconds},
 		{"observed.rto_seconds", s.Observed.RTOSeconds},
+		{"observed.failback_seconds", s.Observed.FailbackSeconds},
+		{"bounds.failback_seconds", s.Bounds.FailbackSeconds},
 		{"observed.rpo_seconds", s.Observed.RPOSeconds},
 		{"bounds.detection_seconds", s.Bounds.DetectionSeconds},
 		{"bounds.rto_seconds", s.Bounds.RTOSeconds},
@@ -273,6 +280,7 @@ func (s *Spec) validate(p string) error {
 		checks = append(checks,
 			namedFloat{"projected.detection_seconds", s.Projected.DetectionSeconds},
 			namedFloat{"projected.rto_seconds", s.Projected.RTOSeconds},
+			namedFloat{"projected.failback_seconds", s.Projected.FailbackSeconds},
 			namedFloat{"projected.rpo_seconds", s.Projected.RPOSeconds})
 	}
 	for _, c := range checks {

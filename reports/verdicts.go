@@ -24,6 +24,14 @@ func (s *Spec) RTOCheck() *check.Result {
 		s.Bounds.RTOSeconds, s.Observed.RTOSeconds)
 }
 
+// FailbackCheck returns the failback-time check whose value and bound the
+// record's failback figures came from (the slowest region's); nil when the
+// spec has none.
+func (s *Spec) FailbackCheck() *check.Result {
+	return s.boundCheck(func(c *check.Result) bool { return strings.HasPrefix(c.Name, "failback-time(") },
+		s.Bounds.FailbackSeconds, s.Observed.FailbackSeconds)
+}
+
 func (s *Spec) boundCheck(match func(*check.Result) bool, limit, value float64) *check.Result {
 	var first, sameLimit *check.Result
 	for i := range s.Checks {
@@ -111,6 +119,10 @@ func (s *Spec) FiguresFromChecks(k float64) {
 		case c.Name == "rto":
 			s.Observed.RTOSeconds = v
 			s.Bounds.RTOSeconds, proj.RTOSeconds = lim, p
+		case strings.HasPrefix(c.Name, "failback-time(") && (v > s.Observed.FailbackSeconds || s.Bounds.FailbackSeconds == 0):
+			// the slowest region's return is the row's failback
+			s.Observed.FailbackSeconds = v
+			s.Bounds.FailbackSeconds, proj.FailbackSeconds = lim, p
 		case c.Name == "rpo":
 			s.Observed.RPOSeconds = v
 			proj.RPOSeconds = v * max(k, 1)

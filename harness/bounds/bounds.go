@@ -243,9 +243,10 @@ func LBFailback(lb Probe, ejection time.Duration, h Harness) Duration {
 }
 
 // RegionFailback is how long a region runtime's router can take to see a
-// healed peer as active again, as measured by polling every poll.
-func RegionFailback(p Probe, poll time.Duration, h Harness) Duration {
-	return h.Measured(Failback(p, 0, "region_health."), false).Plus(Term{Name: "harness poll of /regions", D: poll})
+// healed peer as active again, as measured (the router logs the change at
+// the end of the round that made it).
+func RegionFailback(p Probe, h Harness) Duration {
+	return h.Measured(Failback(p, 0, "region_health."), false)
 }
 
 // RegionDetection is how long a region runtime's failover manager takes to

@@ -313,7 +313,7 @@ func TestFailback(t *testing.T) {
 	if m.Total() != 350*time.Millisecond || !strings.Contains(m.String(), "scheduling slack") {
 		t.Fatalf("measured: %s", m)
 	}
-	if r := RegionFailback(p, 50*time.Millisecond, DefaultHarness); r.Total() != 400*time.Millisecond {
+	if r := RegionFailback(p, DefaultHarness); r.Total() != 350*time.Millisecond {
 		t.Fatalf("region failback: %s", r)
 	}
 }

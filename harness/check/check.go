@@ -131,8 +131,14 @@ type Health struct {
 	// LBStall is how much of the window the LB's health loop ran no round
 	// it should have run (a loop stalled now has no late round to show).
 	LBStall float64 `json:"lb_stall_seconds,omitempty"`
-	Starved bool    `json:"starved"`
-	Reason  string  `json:"reason"`
+	// RegionLag is the worst lateness of a round of a region runtime's
+	// health loop (its failover manager), in RegionLagIn.
+	RegionLag    float64 `json:"region_lag_seconds"`
+	RegionLagAt  float64 `json:"region_lag_at"`
+	RegionLagIn  string  `json:"region_lag_in,omitempty"`
+	RegionRounds int     `json:"region_rounds"`
+	Starved      bool    `json:"starved"`
+	Reason       string  `json:"reason"`
 }
 
 // Assess decides whether the machine kept time. The slack must absorb the
@@ -140,7 +146,9 @@ type Health struct {
 // (timeouts firing late inside probes, round trips), so half of it is the
 // most the measured part may take.
 func (h *Health) Assess() {
-	used := h.HarnessLag + max(h.LBLag, h.LBStall)
+	// The harness's timers and one process's loop are in series on a
+	// measured path; the LB's and the regions' loops are alternatives.
+	used := h.HarnessLag + max(h.LBLag, h.LBStall, h.RegionLag)
 	h.Starved = used > h.Slack/2
 	state := "kept time"
 	if h.Starved {
@@ -151,8 +159,12 @@ func (h *Health) Assess() {
 	if h.LBStall > 0 {
 		stall = fmt.Sprintf(", its loop %s behind schedule", sec(h.LBStall))
 	}
-	h.Reason = fmt.Sprintf("machine %s: harness timers up to %s late (at +%.2fs, %d samples), LB health rounds up to %s late (at +%.2fs, %d rounds%s); at most %s of the %s scheduling slack may go to measured lateness",
-		state, sec(h.HarnessLag), h.HarnessLagAt, h.Samples, sec(h.LBLag), h.LBLagAt, h.LBRounds, stall, sec(h.Slack/2), sec(h.Slack))
+	region := ""
+	if h.RegionRounds > 0 {
+		region = fmt.Sprintf(", region health rounds up to %s late (%s at +%.2fs, %d rounds)", sec(h.RegionLag), h.RegionLagIn, h.RegionLagAt, h.RegionRounds)
+	}
+	h.Reason = fmt.Sprintf("machine %s: harness timers up to %s late (at +%.2fs, %d samples), LB health rounds up to %s late (at +%.2fs, %d rounds%s)%s; at most %s of the %s scheduling slack may go to measured lateness",
+		state, sec(h.HarnessLag), h.HarnessLagAt, h.Samples, sec(h.LBLag), h.LBLagAt, h.LBRounds, stall, region, sec(h.Slack/2), sec(h.Slack))
 }
 
 // Judge sets each result's verdict and returns the spec's verdict and why.

@@ -187,6 +187,23 @@ func TestHealthAssess(t *testing.T) {
 			t.Errorf("reason %q lacks %q", h.Reason, s)
 		}
 	}
+
+	// A region runtime's loop starved while the LB's kept time: starved,
+	// and the region named.
+	h = Health{Slack: 0.5, HarnessLag: 0.05, LBLag: 0.01, RegionLag: 0.3, RegionLagIn: "eu-west-1", RegionLagAt: 2.25, RegionRounds: 40}
+	h.Assess()
+	if !h.Starved {
+		t.Fatalf("a region's 300ms late round must starve the verdict: %+v", h)
+	}
+	for _, s := range []string{"region health rounds up to 300ms late (eu-west-1 at +2.25s, 40 rounds)"} {
+		if !strings.Contains(h.Reason, s) {
+			t.Errorf("reason %q lacks %q", h.Reason, s)
+		}
+	}
+	h.RegionLag = 0.1
+	if h.Assess(); h.Starved {
+		t.Fatalf("50ms + max(10ms, 100ms) is within 250ms: %+v", h)
+	}
 }
 
 // Results and bounds keep what the report shows.

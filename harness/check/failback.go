@@ -134,41 +134,44 @@ func orNone(seq []string) string {
 	return strings.Join(seq, ", ")
 }
 
-// RouterView is how one region's router saw a peer after a heal, polled by
-// the harness: when it was first seen active, and how often its status
-// changed after that.
-type RouterView struct {
-	Viewer      string
-	FirstActive time.Time // zero: never seen active
-	Changes     []string  // status changes seen after FirstActive
-	Polls       int
-}
-
-// RouterFailback measures how long after the heal every region's router saw
-// region as active again (the slowest viewer), against bound; and, as a
-// second result, whether any router's view flapped after that.
-func RouterFailback(h Heal, views []RouterView, region string, bound bounds.Duration) (Result, Result) {
+// RouterFailback measures how long after the heal every region's router
+// took region back to active, from each router's own log of its status
+// changes (dated by age on its own clock, so no poll granularity and no
+// clock comparison), against bound; the slowest viewer is the value. A
+// router that shows region active and logged no return since the heal began
+// never saw it leave (or saw it back before): 0. As a second result, whether
+// any router's view flapped after its return (NoFlapping's rule, per
+// router). views are every region's router, read after the watch.
+func RouterFailback(h Heal, views []topology.RouterStatus, region string, bound bounds.Duration, watched int) (Result, Result) {
 	name := "router-failback(" + region + ")"
 	b := TimeBound(bound)
 	var worst time.Duration
 	slowest, never := "", []string{}
 	var flaps []string
+	nflaps := 0
 	for _, v := range views {
-		if v.FirstActive.IsZero() {
-			never = append(never, fmt.Sprintf("%s (%d polls)", v.Viewer, v.Polls))
-			continue
+		at := ReturnedAt(v.Transitions, region, h.Start)
+		switch {
+		case !at.IsZero():
+			if d := max(0, at.Sub(h.End)); d >= worst {
+				worst, slowest = d, v.Self
+			}
+		case v.Status(region) == "active":
+			if slowest == "" {
+				slowest = v.Self
+			}
+		default:
+			never = append(never, fmt.Sprintf("%s (%s)", v.Self, viewOf(v, region)))
 		}
-		if d := max(0, v.FirstActive.Sub(h.End)); d >= worst {
-			worst, slowest = d, v.Viewer
-		}
-		if len(v.Changes) > 0 {
-			flaps = append(flaps, v.Viewer+": "+strings.Join(v.Changes, ", "))
+		if f := NoFlapping(v.Transitions, region, h.Start, watched); !f.OK {
+			nflaps += int(f.Value)
+			flaps = append(flaps, v.Self+": "+strings.Join(afterFlap(v.Transitions, region, h.Start), ", "))
 		}
 	}
-	flap := result("router-no-flapping("+region+")", Liveness, len(flaps) == 0, float64(len(flaps)), "count", nil,
-		"no region's router changed its view of %s after seeing it active", region)
+	flap := result("router-no-flapping("+region+")", Liveness, len(flaps) == 0, float64(nflaps), "count", nil,
+		"no region's router changed its view of %s after its return (%d routers, watched %d LB health rounds)", region, len(views), watched)
 	if len(flaps) > 0 {
-		flap.Reason = fmt.Sprintf("routers changed their view of %s after seeing it active: %s", region, strings.Join(flaps, "; "))
+		flap.Reason = fmt.Sprintf("routers changed their view of %s after its return: %s", region, strings.Join(flaps, "; "))
 	}
 	switch {
 	case len(views) == 0:
@@ -179,4 +182,27 @@ func RouterFailback(h Heal, views []RouterView, region string, bound bounds.Dura
 		return result(name, Liveness, false, worst.Seconds(), "s", b, "%s's router saw %s active %s after the heal > bound %s", slowest, region, bounds.Round(worst), bound), flap
 	}
 	return result(name, Liveness, true, worst.Seconds(), "s", b, "every router saw %s active within %s of the heal (slowest: %s)", region, bounds.Round(worst), slowest), flap
+}
+
+// afterFlap lists region's status changes from since on.
+func afterFlap(ts []topology.Transition, region string, since time.Time) []string {
+	var out []string
+	for _, c := range rotation(ts, region) {
+		if !c.At.Before(since) {
+			out = append(out, c.T.From+"→"+c.T.To)
+		}
+	}
+	return out
+}
+
+// viewOf is v's status of region, in words when it has none.
+func viewOf(v topology.RouterStatus, region string) string {
+	switch s := v.Status(region); {
+	case len(v.Regions) == 0:
+		return "could not be read"
+	case s == "":
+		return "not listed"
+	default:
+		return s
+	}
 }

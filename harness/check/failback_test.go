@@ -12,14 +12,20 @@ import (
 // +100ms. Failback is measured from its end, looked for from its start.
 var healed = Heal{Start: at(0), End: at(100)}
 
-// rview is one router's view of the healed region: first seen active at ms
-// (never: not seen active), then the status changes it showed.
-func rview(viewer string, ms, polls int, changes ...string) RouterView {
-	v := RouterView{Viewer: viewer, Polls: polls, Changes: changes}
-	if ms != never {
-		v.FirstActive = at(ms)
-	}
-	return v
+// rstat is one router's status read after the watch: its current view of
+// region a, and the status changes it logged (any region's).
+func rstat(viewer, status string, ts ...topology.Transition) topology.RouterStatus {
+	st := topology.RouterStatus{Self: viewer, Transitions: ts, TransitionsTotal: int64(len(ts)), ClockAligned: true}
+	st.Regions = append(st.Regions, struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	}{"a", status})
+	return st
+}
+
+// back is a router's log of a's fault and its return at ms.
+func back(ms int) []topology.Transition {
+	return []topology.Transition{tr("a", "active", "down", -800), tr("a", "down", "active", ms)}
 }
 
 // sameValue compares a result's value, Never included.
@@ -224,9 +230,11 @@ func TestFailbackDepartureAloneFailsFailbackTime(t *testing.T) {
 func TestRouterFailback(t *testing.T) {
 	b := bound(500 * time.Millisecond) // from Heal.End (+100ms): up to +600ms
 	const bText = "bound 500ms = 500ms test bound"
+	flapped := append(back(200), tr("a", "active", "down", 400), tr("a", "down", "active", 500))
+	late := []topology.Transition{tr("a", "active", "down", 150), tr("a", "down", "active", 300)} // the fault's verdict landed after the heal began
 	cases := []struct {
 		name       string
-		views      []RouterView
+		views      []topology.RouterStatus
 		ok         bool
 		value      float64
 		reason     []string
@@ -236,27 +244,32 @@ func TestRouterFailback(t *testing.T) {
 	}{
 		// The slowest is neither first nor last, so neither "the first
 		// viewer" nor "the last viewer" nor the fastest passes for it.
-		{"all active: the slowest named, its time the value", []RouterView{rview("b", 200, 5), rview("c", 450, 9), rview("a", 300, 7)}, true, 0.35,
-			[]string{"every router saw a active within 350ms of the heal (slowest: c)"}, true, 0, "no region's router changed its view of a after seeing it active"},
-		{"the slowest listed first", []RouterView{rview("c", 450, 9), rview("b", 200, 5)}, true, 0.35, []string{"within 350ms", "(slowest: c)"}, true, 0, ""},
-		// Seen active during the heal: clamped to 0, and still a viewer named.
-		{"seen active during the heal: 0", []RouterView{rview("b", 40, 1), rview("c", 0, 1)}, true, 0, []string{"within 0s of the heal (slowest: "}, true, 0, ""},
-		{"exactly at the bound passes", []RouterView{rview("b", 600, 12), rview("c", 100, 2)}, true, 0.5, []string{"within 500ms", "(slowest: b)"}, true, 0, ""},
-		{"the worst over the bound fails", []RouterView{rview("b", 200, 4), rview("c", 700, 14), rview("d", 650, 13)}, false, 0.6,
+		{"all returned: the slowest named, its time the value", []topology.RouterStatus{rstat("b", "active", back(300)...), rstat("c", "active", back(550)...), rstat("a", "active", back(400)...)}, true, 0.45,
+			[]string{"every router saw a active within 450ms of the heal (slowest: c)"}, true, 0, "no region's router changed its view of a after its return (3 routers, watched 5 LB health rounds)"},
+		{"a router that never saw it leave counts 0", []topology.RouterStatus{rstat("b", "active"), rstat("c", "active", back(200)...)}, true, 0.1, []string{"within 100ms", "(slowest: c)"}, true, 0, ""},
+		{"no router saw it leave: 0, a viewer named", []topology.RouterStatus{rstat("b", "active"), rstat("c", "active")}, true, 0, []string{"within 0s of the heal (slowest: b)"}, true, 0, ""},
+		{"back before the heal began: 0", []topology.RouterStatus{rstat("b", "active", back(-50)...)}, true, 0, []string{"within 0s"}, true, 0, ""},
+		{"returned during the heal: clamped to 0", []topology.RouterStatus{rstat("b", "active", back(40)...)}, true, 0, []string{"within 0s"}, true, 0, ""},
+		{"exactly at the bound passes", []topology.RouterStatus{rstat("b", "active", back(600)...), rstat("c", "active", back(100)...)}, true, 0.5, []string{"within 500ms", "(slowest: b)"}, true, 0, ""},
+		{"the worst over the bound fails", []topology.RouterStatus{rstat("b", "active", back(200)...), rstat("c", "active", back(700)...), rstat("d", "active", back(650)...)}, false, 0.6,
 			[]string{"c's router saw a active 600ms after the heal > " + bText}, true, 0, ""},
-		{"one viewer never saw it active", []RouterView{rview("b", 200, 4), rview("c", never, 12)}, false, Never,
-			[]string{"never saw a active again: c (12 polls) (" + bText + ")"}, true, 0, ""},
-		{"never beats late; every such viewer listed", []RouterView{rview("b", 3000, 60), rview("c", never, 3), rview("d", never, 4)}, false, Never,
-			[]string{"never saw a active again: c (3 polls), d (4 polls)"}, true, 0, ""},
+		{"one viewer never saw it active", []topology.RouterStatus{rstat("b", "active", back(200)...), rstat("c", "down", tr("a", "active", "down", -800))}, false, Never,
+			[]string{"never saw a active again: c (down) (" + bText + ")"}, true, 0, ""},
+		{"never beats late; every such viewer listed", []topology.RouterStatus{rstat("b", "active", back(3000)...), rstat("c", "degraded"), rstat("d", ""), {Self: "e"}}, false, Never,
+			[]string{"never saw a active again: c (degraded), d (not listed), e (could not be read)"}, true, 0, ""},
 		{"no views", nil, false, Never, []string{"no region's router could be read"}, true, 0, ""},
-		{"a viewer's view flapped", []RouterView{rview("b", 200, 8, "active→down", "down→active"), rview("c", 300, 8)}, true, 0.2, []string{"(slowest: c)"},
-			false, 1, "routers changed their view of a after seeing it active: b: active→down, down→active"},
-		{"two viewers flapped, over the bound too", []RouterView{rview("b", 200, 8, "active→down"), rview("c", 900, 8, "active→degraded", "degraded→active")}, false, 0.8, []string{"c's router"},
-			false, 2, "b: active→down; c: active→degraded, degraded→active"},
+		{"another region's return is not a's", []topology.RouterStatus{rstat("b", "down", tr("a", "active", "down", -800), tr("x", "down", "active", 200))}, false, Never, []string{"never saw a active again: b (down)"}, true, 0, ""},
+		{"a viewer's view flapped", []topology.RouterStatus{rstat("b", "active", flapped...), rstat("c", "active", back(300)...)}, true, 0.2, []string{"(slowest: c)"},
+			false, 2, "routers changed their view of a after its return: b: down→active, active→down, down→active"},
+		{"a departure before the return is not a flap", []topology.RouterStatus{rstat("b", "active", late...)}, true, 0.2, []string{"(slowest: b)"}, true, 0, ""},
+		// b's first return is its failback time; its departure after it is
+		// the flap check's to judge.
+		{"two viewers flapped, over the bound too", []topology.RouterStatus{rstat("b", "down", append(back(200), tr("a", "active", "down", 400))...), rstat("c", "active", append(back(900), tr("a", "active", "degraded", 950), tr("a", "degraded", "active", 990))...)}, false, 0.8, []string{"c's router saw a active 800ms"},
+			false, 3, "b: down→active, active→down; c: down→active, active→degraded, degraded→active"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, flap := RouterFailback(healed, c.views, "a", b)
+			r, flap := RouterFailback(healed, c.views, "a", b, 5)
 			if r.OK != c.ok || !sameValue(r.Value, c.value) {
 				t.Errorf("%+v: want ok %v value %v", r, c.ok, c.value)
 			}
@@ -287,7 +300,7 @@ func TestRouterFailback(t *testing.T) {
 func TestFailbackJudgedAsLiveness(t *testing.T) {
 	b := bound(100 * time.Millisecond)
 	flapping := []topology.Transition{tr("a", "active", "down", -1000), tr("a", "down", "active", 300), tr("a", "active", "down", 400)}
-	fb, flap := RouterFailback(healed, []RouterView{rview("b", never, 2), rview("c", 200, 4, "active→down")}, "a", b)
+	fb, flap := RouterFailback(healed, []topology.RouterStatus{rstat("b", "down"), rstat("c", "down", append(back(200), tr("a", "active", "down", 300))...)}, "a", b, 5)
 	rs := []Result{FailbackTime(healed, nil, "a", false, b), NoFlapping(flapping, "a", healed.Start, 3), fb, flap}
 	for _, r := range rs {
 		if r.OK {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -621,6 +622,7 @@ func (r *Run) conclude(err error) {
 	fig := reports.Spec{Checks: o.Checks}
 	fig.FiguresFromChecks(k)
 	o.Observed.DetectionSeconds, o.Observed.RTOSeconds = fig.Observed.DetectionSeconds, fig.Observed.RTOSeconds
+	o.Observed.FailbackSeconds = fig.Observed.FailbackSeconds
 	o.Observed.RPOSeconds, o.Observed.RPOMessages = fig.Observed.RPOSeconds, fig.Observed.RPOMessages
 	o.Bounds, o.Projected = fig.Bounds, fig.Projected
 	o.timeline = timeline(ops, o.Started, 250*time.Millisecond)
@@ -678,9 +680,41 @@ func (r *Run) health() check.Health {
 				}
 			}
 		}
+		// The regions' failover managers keep time too: detection and
+		// failback by their routers depend on it. A region the row froze
+		// runs late rounds because of the fault: those are not counted.
+		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		var windows []fault.Window
+		if r.faults != nil {
+			windows = r.faults.Windows()
+		}
+		for _, v := range r.Routers(ctx) {
+			for _, rd := range v.Health.Recent {
+				if !v.ClockAligned || rd.Started.Before(from) || stoppedDuring(windows, v.Self, rd) {
+					continue
+				}
+				h.RegionRounds++
+				if rd.LateSeconds >= h.RegionLag {
+					h.RegionLag, h.RegionLagIn, h.RegionLagAt = rd.LateSeconds, v.Self, rd.Started.Sub(r.Out.Started).Seconds()
+				}
+			}
+		}
+		cancel()
 	}
 	h.Assess()
 	return h
+}
+
+// stoppedDuring reports whether a fault in windows froze or killed region
+// while round waited to start (from its due time to its start).
+func stoppedDuring(windows []fault.Window, region string, rd topology.LBRound) bool {
+	ready := rd.Started.Add(-time.Duration(rd.LateSeconds * float64(time.Second)))
+	for _, w := range windows {
+		if slices.Contains(w.Stops, region) && w.Overlaps(ready, rd.Started) {
+			return true
+		}
+	}
+	return false
 }
 
 // timeline buckets operations by end time and serving region.

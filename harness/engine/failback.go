@@ -7,18 +7,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/history"
+	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/harness/traffic"
 )
-
-// routerPoll is how often the harness reads every region's router after a
-// heal; it is a term of the router failback bound.
-const routerPoll = 50 * time.Millisecond
 
 // watchRounds is how many LB health rounds a failback is watched for flaps
 // after the return.
@@ -49,20 +47,16 @@ func (r *Run) LBFailbackBound(ejected bool) bounds.Duration {
 // healed peer active again.
 func (r *Run) RouterFailbackBound() bounds.Duration {
 	p := bounds.Probe{Interval: r.Spec.RegionHealthInterval, Timeout: r.Spec.RegionHealthTimeout, Threshold: r.Spec.RegionHealthyThreshold}
-	return bounds.RegionFailback(p, routerPoll, r.Allow())
+	return bounds.RegionFailback(p, r.Allow())
 }
 
-// Failback judges the regions' return after h: when the LB took each back
-// into rotation and whether it stayed (watched for a few health rounds). It
-// adds one failback-time and one no-flapping result per region.
-//
-// Every region's router is read meanwhile and its view of the returning
-// regions is kept as evidence (an event, and router-views.json with the
-// row's files), but not judged: a peer's router has been seen taking up to
-// ~2 s to see a thawed or restarted region active against a 450 ms bound,
-// for a reason not yet found (issue 16).
+// Failback judges the regions' return after h, in the LB and in every
+// region's router: when each took them back (failback-time against the LB
+// bound, router-failback against the routers'), and whether they stayed
+// (no-flapping, router-no-flapping), watched for a few LB health rounds
+// after both had them back. Times come from the LB's and the routers' own
+// logs, dated by age on their own clocks.
 func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
-	poller := r.pollRouters(ctx, regions)
 	routerBound := r.RouterFailbackBound()
 	st0, _ := r.LBStatus(ctx)
 	ejected := map[string]bool{}
@@ -78,22 +72,97 @@ func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
 		}
 	}
 	_ = r.WaitIn(ctx, MarkDeadline(worst), regions...)
+	_ = r.Wait(ctx, MarkDeadline(routerBound), "every router to see "+strings.Join(regions, ",")+" active", func() bool {
+		for _, v := range r.Routers(ctx) {
+			for _, reg := range regions {
+				if v.Status(reg) != "active" {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	watched := r.WaitRounds(ctx, watchRounds, "the LB to run its rounds after the return")
-	_ = r.Wait(ctx, MarkDeadline(routerBound), "every router to see "+fmt.Sprint(regions)+" active", poller.allActive)
-	views := poller.stop()
 
 	st, err := r.LBStatus(ctx)
 	if err != nil {
 		r.Out.Add(check.Live("failback-read", false, 0, "read the LB status after the heal: %v", err))
 		return
 	}
+	views := r.Routers(ctx)
 	for _, reg := range regions {
 		r.Out.Add(check.FailbackTime(h, st.Transitions, reg, st.AllInRotation(reg), r.LBFailbackBound(ejected[reg])))
 		r.Out.Add(check.NoFlapping(st.Transitions, reg, h.Start, watched))
-		seen, _ := check.RouterFailback(h, views[reg], reg, routerBound)
-		r.Out.Event("routers (not judged): " + seen.Reason)
+		fb, flap := check.RouterFailback(h, views, reg, routerBound, watched)
+		r.Out.Add(fb)
+		r.Out.Add(flap)
 	}
-	r.keep("router-views.json", views)
+	r.keep("routers.json", views)
+	r.TrafficReturns(ctx)
+}
+
+// returnSessions is how many new sessions TrafficReturns opens: the unit of
+// the split (routing is sticky per session). At 50/30/20 a region left out
+// of rotation (0 of ~75 expected at 30 %) is rejected with p far below any
+// sane false-alarm rate; the rate itself is the run's alpha.
+const returnSessions = 250
+
+// TrafficReturns opens new sessions through the LB once the regions are
+// back and judges their split against the configured weights
+// (traffic-returns-to-weights): after a failback every region takes its
+// share again.
+func (r *Run) TrafficReturns(ctx context.Context) {
+	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second, Seed: r.Spec.Seed}, r.History)
+	prefix := fmt.Sprintf("s-return-%d-", r.Spec.Seed)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 4 { // a few at a time: bounded, and quick on two cores
+		wg.Go(func() {
+			for i := range work {
+				cl.CreateSession(ctx, history.KindCreate, fmt.Sprintf("return-%d", i), "", fmt.Sprintf("%s%d", prefix, i))
+			}
+		})
+	}
+	for i := 0; i < returnSessions && ctx.Err() == nil; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var ops []history.Op
+	for _, op := range r.History.Ops() {
+		if strings.HasPrefix(op.Session, prefix) {
+			ops = append(ops, op)
+		}
+	}
+	weights := map[string]int{}
+	for _, reg := range r.Spec.Regions {
+		weights[reg.Name] = reg.Weight
+	}
+	res := check.WeightSplit(ops, weights, r.Env.Alpha())
+	res.Name = "traffic-returns-to-weights"
+	r.Out.Add(res)
+}
+
+// Routers reads every region's router (GET /regions), clock aligned; a
+// region that cannot be read is listed with no view, so a check over them
+// names it.
+func (r *Run) Routers(ctx context.Context) []topology.RouterStatus {
+	regions := r.Cluster.Regions()
+	out := make([]topology.RouterStatus, len(regions))
+	token := r.Cluster.AdminToken()
+	cl := &http.Client{Timeout: 2 * time.Second} // a region busy failing over may answer slowly
+	var wg sync.WaitGroup
+	for i, rg := range regions {
+		wg.Go(func() {
+			st, err := topology.ReadRouter(ctx, cl, rg, token)
+			if err != nil {
+				st = topology.RouterStatus{Self: rg.Name}
+			}
+			out[i] = st
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // keep writes v as JSON with the row's files, when it keeps any.
@@ -104,138 +173,6 @@ func (r *Run) keep(name string, v any) {
 	if b, err := json.MarshalIndent(v, "", "  "); err == nil {
 		_ = os.WriteFile(filepath.Join(r.Spec.RunDir, name), b, 0o644)
 	}
-}
-
-// routerPoller reads every region's view of the watched regions.
-type routerPoller struct {
-	mu     sync.Mutex
-	views  map[string]map[string]*check.RouterView // watched -> viewer -> view
-	last   map[string]map[string]string            // watched -> viewer -> last status
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (r *Run) pollRouters(ctx context.Context, watched []string) *routerPoller {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &routerPoller{views: map[string]map[string]*check.RouterView{}, last: map[string]map[string]string{}, cancel: cancel, done: make(chan struct{})}
-	regions := r.Cluster.Regions()
-	for _, w := range watched {
-		p.views[w], p.last[w] = map[string]*check.RouterView{}, map[string]string{}
-		for _, v := range regions {
-			p.views[w][v.Name] = &check.RouterView{Viewer: v.Name}
-		}
-	}
-	token := r.Cluster.AdminToken()
-	// A region busy failing over may answer slowly: each viewer is polled on
-	// its own, with a generous timeout, and a view counts from when the read
-	// that returned it was sent (the status held by the time it answered, and
-	// had not yet when the read before was sent, at most one poll earlier).
-	cl := &http.Client{Timeout: 2 * time.Second}
-	var wg sync.WaitGroup
-	for _, v := range regions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(routerPoll)
-			defer tick.Stop()
-			for {
-				sent := time.Now()
-				if statuses, err := routerView(ctx, cl, v.URL, token); err == nil {
-					p.observe(v.Name, statuses, sent)
-				} // a region that cannot answer yet has no view
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-func (p *routerPoller) observe(viewer string, statuses map[string]string, at time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for w, byViewer := range p.views {
-		s, ok := statuses[w]
-		if !ok {
-			continue
-		}
-		v := byViewer[viewer]
-		v.Polls++
-		prev := p.last[w][viewer]
-		p.last[w][viewer] = s
-		switch {
-		case v.FirstActive.IsZero() && s == "active":
-			v.FirstActive = at
-		case !v.FirstActive.IsZero() && s != prev:
-			v.Changes = append(v.Changes, prev+"→"+s)
-		}
-	}
-}
-
-func (p *routerPoller) allActive() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, byViewer := range p.views {
-		for _, v := range byViewer {
-			if v.FirstActive.IsZero() {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// stop ends the polling and returns the views, by watched region.
-func (p *routerPoller) stop() map[string][]check.RouterView {
-	p.cancel()
-	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string][]check.RouterView{}
-	for w, byViewer := range p.views {
-		for _, v := range byViewer {
-			out[w] = append(out[w], *v)
-		}
-	}
-	return out
-}
-
-// routerView reads a region's router: region name -> status.
-func routerView(ctx context.Context, cl *http.Client, url, token string) (map[string]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/regions", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := cl.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /regions: %s", resp.Status)
-	}
-	var body struct {
-		Regions []struct {
-			Name   string `json:"name"`
-			Status string `json:"status"`
-		} `json:"regions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(body.Regions))
-	for _, rg := range body.Regions {
-		out[rg.Name] = rg.Status
-	}
-	return out, nil
 }
 
 // UsersReturn sends one more message in each session the row's users

@@ -51,6 +51,21 @@ type Window struct {
 	Start    time.Time `json:"start"`
 	Injected time.Time `json:"injected"`
 	End      time.Time `json:"end"`
+	// Stops names the regions whose process the fault froze or killed (see
+	// Stopper).
+	Stops []string `json:"stops,omitempty"`
+}
+
+// Stopper is a fault that freezes or kills region processes: while it is
+// injected their own loops cannot keep time, which is the fault at work,
+// not a starved machine.
+type Stopper interface {
+	Stops() []string
+}
+
+// Overlaps reports whether the window, healed or not, overlaps [from, to].
+func (w Window) Overlaps(from, to time.Time) bool {
+	return !to.Before(w.Start) && (w.End.IsZero() || !from.After(w.End))
 }
 
 // Tracker is the one recorder every injection goes through: it records each
@@ -79,6 +94,9 @@ func (t *Tracker) Inject(ctx context.Context, f Fault) (func(context.Context) er
 	start := time.Now()
 	rec, err := f.Inject(ctx, t.c)
 	w := Window{Name: f.Name(), Start: start, Injected: time.Now()}
+	if s, ok := f.(Stopper); ok {
+		w.Stops = s.Stops()
+	}
 	if rec == nil {
 		if err == nil {
 			err = errors.New("no recover returned")

@@ -26,6 +26,7 @@ type fakeCluster struct {
 	topology.Cluster
 	gates    map[string]*fakeGate
 	killed   map[string]bool
+	paused   []string
 	startErr error
 }
 
@@ -44,6 +45,11 @@ func (f *fakeCluster) Gate(r string) topology.GateControl {
 	return nil
 }
 func (f *fakeCluster) Kill(_ context.Context, r string) error { f.killed[r] = true; return nil }
+func (f *fakeCluster) Pause(_ context.Context, r string) error {
+	f.paused = append(f.paused, r)
+	return nil
+}
+func (f *fakeCluster) Resume(context.Context, string) error { return nil }
 func (f *fakeCluster) Start(_ context.Context, r string, _ bool) error {
 	if f.startErr != nil {
 		return f.startErr
@@ -123,5 +129,57 @@ func TestKillRestartFailureLeftForHealAll(t *testing.T) {
 	}
 	if c.killed["a"] {
 		t.Fatal("HealAll did not restart the region")
+	}
+}
+
+// A fault that freezes or kills regions says which, in its window: their
+// own loops run late while it is injected, and that is not starvation.
+func TestWindowsNameTheStoppedRegions(t *testing.T) {
+	c := newFake()
+	tr := NewTracker(c)
+	ctx := context.Background()
+	for _, f := range []Fault{
+		Pause{Region: "a"},
+		RegionsDown{Regions: []string{"a", "b"}, Fault: func(r string) Fault { return Pause{Region: r} }},
+		RegionsDown{Regions: []string{"a", "b"}}, // 503s: nothing stopped
+		HTTPStatus{Region: "b", Code: 503},
+	} {
+		heal, _, err := tr.Inject(ctx, f)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
+		if err := heal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := tr.Windows()
+	want := [][]string{{"a"}, {"a", "b"}, nil, nil}
+	for i, w := range ws {
+		if strings.Join(w.Stops, ",") != strings.Join(want[i], ",") {
+			t.Errorf("%s stops %v, want %v", w.Name, w.Stops, want[i])
+		}
+	}
+	if got := (KillRestart{Region: "c"}).Stops(); len(got) != 1 || got[0] != "c" {
+		t.Errorf("kill-restart stops %v", got)
+	}
+	if got := (LongOutage{Region: "c"}).Stops(); len(got) != 1 || got[0] != "c" {
+		t.Errorf("long-outage stops %v", got)
+	}
+}
+
+func TestWindowOverlaps(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	w := Window{Start: ms(100), End: ms(200)}
+	for _, c := range []struct {
+		from, to int
+		want     bool
+	}{{0, 99, false}, {0, 100, true}, {150, 160, true}, {200, 300, true}, {201, 300, false}} {
+		if got := w.Overlaps(ms(c.from), ms(c.to)); got != c.want {
+			t.Errorf("[%d,%d] overlaps [100,200]: %v, want %v", c.from, c.to, got, c.want)
+		}
+	}
+	if !(Window{Start: ms(100)}).Overlaps(ms(5000), ms(6000)) {
+		t.Error("a window still injected overlaps everything after its start")
 	}
 }

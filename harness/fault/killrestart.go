@@ -65,3 +65,6 @@ func (f KillRestart) Inject(ctx context.Context, c topology.Cluster) (func(conte
 	}
 	return start, nil
 }
+
+// Stops is the region whose process it stops.
+func (f KillRestart) Stops() []string { return []string{f.Region} }

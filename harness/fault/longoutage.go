@@ -27,3 +27,6 @@ func (f LongOutage) Inject(ctx context.Context, c topology.Cluster) (func(contex
 	}
 	return Once(func(ctx context.Context) error { return c.Start(ctx, f.Region, f.ColdCache) }), nil
 }
+
+// Stops is the region whose process it stops.
+func (f LongOutage) Stops() []string { return []string{f.Region} }

@@ -24,3 +24,6 @@ func (f Pause) Inject(ctx context.Context, c topology.Cluster) (func(context.Con
 	}
 	return Once(func(ctx context.Context) error { return c.Resume(ctx, f.Region) }), nil
 }
+
+// Stops is the region whose process it stops.
+func (f Pause) Stops() []string { return []string{f.Region} }

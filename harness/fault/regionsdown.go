@@ -61,3 +61,14 @@ func (f RegionsDown) Inject(ctx context.Context, c topology.Cluster) (func(conte
 	}
 	return heal, nil
 }
+
+// Stops lists the regions whose per-region fault stops their process.
+func (f RegionsDown) Stops() []string {
+	var out []string
+	for _, ff := range f.each() {
+		if s, ok := ff.(Stopper); ok {
+			out = append(out, s.Stops()...)
+		}
+	}
+	return out
+}

@@ -23,26 +23,43 @@ func (s *LBStatus) AlignClock(received time.Time) {
 	if s.ClockAligned || s.Now.IsZero() {
 		return
 	}
-	local := func(t time.Time) time.Time {
-		if t.IsZero() { // "never" (e.g. not ejected) stays never
-			return t
-		}
-		return received.Add(-s.Now.Sub(t))
-	}
+	local := byAge(s.Now, received)
 	s.Regions = slices.Clone(s.Regions)
 	for i := range s.Regions {
 		s.Regions[i].EjectedUntil = local(s.Regions[i].EjectedUntil)
 	}
-	s.Transitions = slices.Clone(s.Transitions)
-	for i := range s.Transitions {
-		s.Transitions[i].At = local(s.Transitions[i].At)
-	}
-	s.Health.Recent = slices.Clone(s.Health.Recent)
-	for i := range s.Health.Recent {
-		s.Health.Recent[i].Started = local(s.Health.Recent[i].Started)
-	}
+	s.Transitions = alignTransitions(s.Transitions, local)
+	s.Health = alignRounds(s.Health, local)
 	s.Now = received
 	s.ClockAligned = true
+}
+
+// byAge converts a time on a remote clock that read now when it built a
+// body into the caller's clock: received - (now - t). "Never" (zero) stays
+// never.
+func byAge(now, received time.Time) func(time.Time) time.Time {
+	return func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return received.Add(-now.Sub(t))
+	}
+}
+
+func alignTransitions(ts []Transition, local func(time.Time) time.Time) []Transition {
+	ts = slices.Clone(ts)
+	for i := range ts {
+		ts[i].At = local(ts[i].At)
+	}
+	return ts
+}
+
+func alignRounds(h LBHealthRounds, local func(time.Time) time.Time) LBHealthRounds {
+	h.Recent = slices.Clone(h.Recent)
+	for i := range h.Recent {
+		h.Recent[i].Started = local(h.Recent[i].Started)
+	}
+	return h
 }
 
 // MaxRoundLateness is the largest lateness among the LB health rounds that
@@ -56,7 +73,11 @@ func (s LBStatus) MaxRoundLateness(since time.Time) (late time.Duration, rounds 
 	if !s.ClockAligned {
 		return 0, 0
 	}
-	for _, r := range s.Health.Recent {
+	return roundsLateness(s.Health, since)
+}
+
+func roundsLateness(h LBHealthRounds, since time.Time) (late time.Duration, rounds int) {
+	for _, r := range h.Recent {
 		if r.Started.Before(since) {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 
 	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/healthlog"
 	"github.com/agentops/failover-harness/runtime/lb"
 )
 
@@ -81,6 +82,13 @@ type Spec struct {
 	// Off by default: the global LB is the one paging source, so an
 	// all-regions-down incident pages on-call once rather than once per region.
 	RegionAlerts bool
+
+	// RegionDrift and LBDrift change what is started without changing what
+	// the harness judges by, as a deployment that drifted from its reviewed
+	// config would: each runtime's config and the LB's are edited last.
+	// Tests use them to prove a row fails when the system misbehaves.
+	RegionDrift func(region string, c *rtconfig.Config)
+	LBDrift     func(c *lb.Config)
 
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -208,6 +216,9 @@ func (s Spec) RegionConfig(name string) rtconfig.Config {
 			c.ClockOffset = r.ClockOffset
 		}
 	}
+	if s.RegionDrift != nil {
+		s.RegionDrift(name, &c)
+	}
 	return c
 }
 
@@ -224,6 +235,9 @@ func (s Spec) LBConfig() lb.Config {
 	c.Seed = s.Seed
 	for _, r := range s.Regions {
 		c.Regions = append(c.Regions, lb.RegionConfig{Name: r.Name, Weight: r.Weight})
+	}
+	if s.LBDrift != nil {
+		s.LBDrift(&c)
 	}
 	return c
 }
@@ -271,36 +285,27 @@ type LBRegion struct {
 	Requests     int64     `json:"requests"` // proxied attempts sent to the region (not health probes)
 }
 
-// Transition is one LB status change of a region.
-type Transition struct {
-	Region string    `json:"region"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	At     time.Time `json:"at"`
-}
+// Transition is one status change of a region, as the LB or a region's
+// router recorded it.
+type Transition = healthlog.Transition
 
-// LBRound is the timing of one round of the LB's health loop.
-type LBRound struct {
-	Started     time.Time `json:"started"`
-	LateSeconds float64   `json:"late_seconds"` // start minus the due time of the tick that scheduled it
-	TookSeconds float64   `json:"took_seconds"`
-}
+// LBRound is the timing of one round of a health loop (the LB's or a
+// region's failover manager's).
+type LBRound = healthlog.Round
 
-// LBHealthRounds is how well the LB's health loop kept its schedule.
-type LBHealthRounds struct {
-	Enabled         bool      `json:"enabled"` // false: no loop, Rounds is 0
-	IntervalSeconds float64   `json:"interval_seconds"`
-	Rounds          int64     `json:"rounds"` // completed since the LB started
-	Recent          []LBRound `json:"recent"` // the last ones (the LB keeps 256), oldest first
-}
+// LBHealthRounds is how well a health loop kept its schedule.
+type LBHealthRounds = healthlog.Rounds
 
 // LBStatus is the body of GET /lb/status. Providers return it with
 // AlignClock applied: every time is then on the harness's clock.
 type LBStatus struct {
-	Now         time.Time      `json:"now"` // the LB's clock when it built the body
-	Regions     []LBRegion     `json:"regions"`
-	Transitions []Transition   `json:"transitions"`
-	Health      LBHealthRounds `json:"health"`
+	Now         time.Time    `json:"now"` // the LB's clock when it built the body
+	Regions     []LBRegion   `json:"regions"`
+	Transitions []Transition `json:"transitions"`
+	// TransitionsTotal counts every transition the LB recorded: more than
+	// Transitions holds means the oldest were dropped.
+	TransitionsTotal int64          `json:"transitions_total"`
+	Health           LBHealthRounds `json:"health"`
 	// ClockAligned is set by AlignClock once the times above are on the
 	// caller's clock; false means they are still the LB's (or unknown).
 	ClockAligned bool `json:"clock_aligned,omitempty"`

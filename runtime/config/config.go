@@ -122,7 +122,7 @@ type Cache struct {
 	TTL         time.Duration `yaml:"ttl" help:"cache entry TTL"`
 	Staleness   time.Duration `yaml:"staleness" flag:"warmup-staleness" help:"drop warmup entries older than this"`
 	Replicate   bool          `yaml:"replicate" flag:"replicate" help:"broadcast cache entries to the peers"`
-	WarmOnStart bool          `yaml:"warm_on_start" flag:"warm-on-start" help:"pull the peers' recent entries at start"`
+	WarmOnStart bool          `yaml:"warm_on_start" flag:"warm-on-start" help:"pull the peers' recent entries at start, before serving (bounded by health.timeout)"`
 }
 
 // Model configures the fake LLM.

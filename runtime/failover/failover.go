@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/runtime/alert"
+	"github.com/agentops/failover-harness/runtime/healthlog"
 	"github.com/agentops/failover-harness/runtime/region"
 )
 
@@ -89,6 +90,8 @@ type Manager struct {
 	listeners []func(Event)
 	stats     FailoverStats
 	noHealthy bool // inside a no-healthy-region incident
+	rounds    healthlog.Ring
+	looping   bool // Start's loop runs
 
 	wg sync.WaitGroup
 }
@@ -119,21 +122,45 @@ func New(cfg Config) (*Manager, error) {
 }
 
 // Start runs the health-check loop in the background until ctx is done:
-// every Interval it checks all regions and applies Tick's rules. Wait blocks
-// until the loop has stopped.
+// every Interval it checks all regions and applies Tick's rules, recording
+// each round's timing (Rounds). Wait blocks until the loop has stopped.
 func (m *Manager) Start(ctx context.Context) {
+	m.mu.Lock()
+	m.looping = true
+	m.mu.Unlock()
 	m.wg.Go(func() {
 		t := time.NewTicker(m.cfg.Interval)
 		defer t.Stop()
+		var prevEnd time.Time
 		for {
+			var due time.Time
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
-				m.Tick(ctx)
+			case due = <-t.C:
 			}
+			// Lateness is measured on the monotonic clock (the tick and
+			// time.Now), whatever offset the runtime's own clock carries.
+			ready := healthlog.ReadyAt(due, prevEnd)
+			start, started := time.Now(), m.cfg.Now()
+			m.Tick(ctx)
+			if ctx.Err() != nil {
+				return // an interrupted round says nothing about timing
+			}
+			prevEnd = time.Now()
+			m.mu.Lock()
+			m.rounds.Add(healthlog.Round{Started: started, LateSeconds: max(0, start.Sub(ready)).Seconds(), TookSeconds: prevEnd.Sub(start).Seconds()})
+			m.mu.Unlock()
 		}
 	})
+}
+
+// Rounds reports the timing of the health loop's recent rounds (Tick calls
+// made outside the loop are not counted).
+func (m *Manager) Rounds() healthlog.Rounds {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rounds.Snapshot(m.looping, m.cfg.Interval)
 }
 
 // Wait blocks until the loop started by Start has returned.

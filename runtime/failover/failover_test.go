@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -274,4 +275,74 @@ func TestStartLoopFailsOver(t *testing.T) {
 	}
 	cancel()
 	m.Wait()
+}
+
+// The dry run tells the truth: whatever the regions' health, the target it
+// names is the region the next automatic failover picks, and never a region
+// that is not active. Thresholds of 1 make the dry run's round and the
+// tick's agree; the sequence is random but seeded.
+func TestDryRunNamesTheNextAutoFailover(t *testing.T) {
+	tp := newTopo(t)
+	r, err := region.NewRouter(region.Config{Regions: tp.router.Regions(), Self: "us-east-1", Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := New(Config{Router: r, Self: "us-east-1", Interval: time.Second, Auto: true})
+	ctx := context.Background()
+	rnd := rand.New(rand.NewPCG(7, 11))
+	fakes := []*fakeRegion{tp.us, tp.eu, tp.ap}
+	failovers := 0
+	for step := range 200 {
+		for _, f := range fakes {
+			f.code.Store([]int32{200, 200, 503}[rnd.IntN(3)])
+		}
+		r.CheckAll(ctx)
+		plan := m.DryRun()
+		if plan.Target != "" {
+			if rg, _ := r.Get(plan.Target); rg.Status != region.StatusActive {
+				t.Fatalf("step %d: dry run names %s, which is %s", step, plan.Target, rg.Status)
+			}
+		}
+		_, ev := m.Tick(ctx)
+		switch {
+		case plan.WouldFailover != (ev != nil):
+			t.Fatalf("step %d: dry run said would_failover=%v (%s), the tick failed over: %+v", step, plan.WouldFailover, plan.Reason, ev)
+		case ev != nil && ev.To != plan.Target:
+			t.Fatalf("step %d: dry run named %s, the failover went to %s", step, plan.Target, ev.To)
+		case ev != nil:
+			failovers++
+		}
+	}
+	if failovers < 10 {
+		t.Fatalf("only %d failovers in 200 random steps: the test did not exercise the rule", failovers)
+	}
+}
+
+// The health loop records every round's timing, so a reader can tell a
+// starved runtime from a slow system.
+func TestStartRecordsRounds(t *testing.T) {
+	tp := newTopo(t)
+	m, _ := New(Config{Router: tp.router, Interval: 5 * time.Millisecond, Auto: true})
+	if h := m.Rounds(); h.Enabled || h.Rounds != 0 {
+		t.Fatalf("before Start: %+v", h)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); m.Wait() }()
+	m.Start(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Rounds().Rounds < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("3 rounds not recorded within 10s: %+v", m.Rounds())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h := m.Rounds()
+	if !h.Enabled || h.IntervalSeconds != 0.005 || int64(len(h.Recent)) != h.Rounds {
+		t.Fatalf("rounds %+v", h)
+	}
+	for i, rd := range h.Recent {
+		if rd.LateSeconds < 0 || rd.TookSeconds <= 0 || rd.Started.IsZero() {
+			t.Fatalf("round %d: %+v", i, rd)
+		}
+	}
 }

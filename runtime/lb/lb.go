@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/runtime/alert"
+	"github.com/agentops/failover-harness/runtime/healthlog"
 )
 
 // Region statuses as decided by health checks, plus the pseudo-status used
@@ -42,12 +43,6 @@ const (
 
 // MaxBodyBytes bounds buffered request bodies (needed to retry them).
 const MaxBodyBytes = 1 << 20
-
-// maxTransitions bounds the transition log kept for /lb/status.
-const maxTransitions = 1000
-
-// maxRounds bounds the health-round timings kept for /lb/status.
-const maxRounds = 256
 
 // RegionStatus is one region as reported by GET /lb/status.
 type RegionStatus struct {
@@ -63,42 +58,28 @@ type RegionStatus struct {
 }
 
 // Transition is one change of a region's status (ejection included).
-type Transition struct {
-	Region string    `json:"region"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	At     time.Time `json:"at"` // encoded RFC3339Nano
-}
+type Transition = healthlog.Transition
 
 // HealthRound is the timing of one completed round of the health loop.
-type HealthRound struct {
-	Started time.Time `json:"started"` // LB clock, encoded RFC3339Nano
-	// LateSeconds is how long after its scheduling tick the round started
-	// (0 for the first round): large values mean the LB was starved.
-	LateSeconds float64 `json:"late_seconds"`
-	TookSeconds float64 `json:"took_seconds"`
-}
+type HealthRound = healthlog.Round
 
-// HealthRounds reports whether the health loop kept its schedule.
-type HealthRounds struct {
-	Enabled         bool    `json:"enabled"` // false: no loop runs, rounds stays 0
-	IntervalSeconds float64 `json:"interval_seconds"`
-	// Rounds counts completed loop rounds since Start (CheckNow calls made
-	// outside the loop are not counted: they have no schedule to keep).
-	Rounds int64         `json:"rounds"`
-	Recent []HealthRound `json:"recent"` // the last maxRounds rounds, oldest first
-}
+// HealthRounds reports whether the health loop kept its schedule (CheckNow
+// calls made outside the loop are not counted: they have no schedule).
+type HealthRounds = healthlog.Rounds
 
 // Status is the body of GET /lb/status.
 type Status struct {
 	// Now is the LB's clock when the body was built: a caller turns every
 	// other time here into an age on the LB's own clock (Now - t) instead of
 	// comparing the LB's clock with its own.
-	Now         time.Time        `json:"now"`
-	Regions     []RegionStatus   `json:"regions"`
-	Transitions []Transition     `json:"transitions"`
-	Health      HealthRounds     `json:"health"`
-	Alerts      alert.AlertStats `json:"alerts"`
+	Now         time.Time      `json:"now"`
+	Regions     []RegionStatus `json:"regions"`
+	Transitions []Transition   `json:"transitions"`
+	// TransitionsTotal counts every transition ever recorded: more than
+	// Transitions holds means the oldest were dropped.
+	TransitionsTotal int64            `json:"transitions_total"`
+	Health           HealthRounds     `json:"health"`
+	Alerts           alert.AlertStats `json:"alerts"`
 }
 
 type backend struct {
@@ -130,10 +111,9 @@ type LB struct {
 
 	mu          sync.Mutex
 	backends    []*backend
-	transitions []Transition
+	transitions healthlog.Log
 	rnd         *rand.Rand
-	rounds      []HealthRound // ring of the last maxRounds rounds
-	roundsTotal int64
+	rounds      healthlog.Ring
 
 	alertMu     sync.Mutex
 	alertFiring atomic.Bool
@@ -233,31 +213,16 @@ func (l *LB) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case tick := <-t.C:
-				ready = readyAt(tick.Add(l.cfg.ClockOffset), end)
+				ready = healthlog.ReadyAt(tick.Add(l.cfg.ClockOffset), end)
 			}
 		}
 	})
 }
 
-// readyAt is when a round could start: its tick's due time (the ticker
-// sends it, monotonic reading included), or the end of the previous round
-// when that ran past the tick.
-func readyAt(due, prevEnd time.Time) time.Time {
-	if prevEnd.After(due) {
-		return prevEnd
-	}
-	return due
-}
-
 func (l *LB) recordRound(r HealthRound) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.rounds) < maxRounds {
-		l.rounds = append(l.rounds, r)
-	} else {
-		l.rounds[l.roundsTotal%maxRounds] = r
-	}
-	l.roundsTotal++
+	l.rounds.Add(r)
 }
 
 // Wait blocks until Start's loop and pending alert notifications are done.
@@ -279,18 +244,8 @@ func (l *LB) Status() Status {
 	// taken before it was written, so no reported time is after Now.
 	now := l.now()
 	l.expireLocked(now)
-	st := Status{Now: now, Transitions: slices.Clone(l.transitions), Health: HealthRounds{
-		Enabled:         l.cfg.Health.Enabled,
-		IntervalSeconds: l.cfg.Health.Interval.Seconds(),
-		Rounds:          l.roundsTotal,
-		Recent:          make([]HealthRound, 0, len(l.rounds)),
-	}}
-	if len(l.rounds) < maxRounds {
-		st.Health.Recent = append(st.Health.Recent, l.rounds...)
-	} else { // full ring: the oldest entry is the next to be overwritten
-		i := int(l.roundsTotal % maxRounds)
-		st.Health.Recent = append(append(st.Health.Recent, l.rounds[i:]...), l.rounds[:i]...)
-	}
+	st := Status{Now: now, Health: l.rounds.Snapshot(l.cfg.Health.Enabled, l.cfg.Health.Interval)}
+	st.Transitions, st.TransitionsTotal = l.transitions.Snapshot()
 	for _, b := range l.backends {
 		rs := RegionStatus{Name: b.name, URL: b.target.String(), Weight: b.weight, Status: b.status,
 			InRotation: b.inRotation(), Requests: b.requests.Load(), ConsecutiveFailures: b.consecFail, LastError: b.lastErr}
@@ -301,9 +256,6 @@ func (l *LB) Status() Status {
 		st.Regions = append(st.Regions, rs)
 	}
 	l.mu.Unlock()
-	if st.Transitions == nil {
-		st.Transitions = []Transition{}
-	}
 	st.Alerts = l.alert.Stats()
 	return st
 }
@@ -311,10 +263,7 @@ func (l *LB) Status() Status {
 func (b *backend) inRotation() bool { return b.status == StatusActive && b.ejectedUntil.IsZero() }
 
 func (l *LB) transitionLocked(b *backend, from, to string, at time.Time) {
-	l.transitions = append(l.transitions, Transition{Region: b.name, From: from, To: to, At: at})
-	if len(l.transitions) > maxTransitions {
-		l.transitions = slices.Delete(l.transitions, 0, len(l.transitions)-maxTransitions)
-	}
+	l.transitions.Add(Transition{Region: b.name, From: from, To: to, At: at})
 	l.log.Info("region transition", "region", b.name, "from", from, "to", to)
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentops/failover-harness/runtime/healthlog"
 )
 
 // Status is a region's health as decided by this router.
@@ -79,6 +81,7 @@ type Router struct {
 	now       func() time.Time
 	rnd       *rand.Rand
 	listeners []func(name string, from, to Status)
+	log       healthlog.Log // status changes, dated on now
 }
 
 // Continent maps an AWS-style region name to a coarse continent.
@@ -185,6 +188,19 @@ func (r *Router) Get(name string) (Region, bool) {
 	}
 	return r.regions[i], true
 }
+
+// Transitions returns the last status changes this router made, oldest
+// first, and how many it ever made (more than returned: the oldest were
+// dropped). Each is dated on the router's clock at the end of the round
+// that made it.
+func (r *Router) Transitions() ([]healthlog.Transition, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.Snapshot()
+}
+
+// Now reads the router's clock.
+func (r *Router) Now() time.Time { return r.now() }
 
 // OnChange registers fn, called (outside the router lock) after every
 // status change.
@@ -320,6 +336,7 @@ func (r *Router) CheckAll(ctx context.Context) map[string]Status {
 		}
 		if rg.Status != prev {
 			changes = append(changes, change{rg.Name, prev, rg.Status})
+			r.log.Add(healthlog.Transition{Region: rg.Name, From: string(prev), To: string(rg.Status), At: now})
 		}
 		out[rg.Name] = rg.Status
 	}

@@ -269,3 +269,34 @@ func TestRegionsSortedCopies(t *testing.T) {
 		t.Fatal("Regions returned a reference, not a copy")
 	}
 }
+
+// Every status change is logged, dated on the router's clock at the end of
+// the round that made it, so a reader can date a failback without polling.
+func TestTransitionsAreLoggedOnTheRoutersClock(t *testing.T) {
+	sw, srv := newSwitchable(t, 200)
+	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := mustRouter(t, Config{Regions: []Region{{Name: "us-east-1", Endpoint: srv.URL, Weight: 1}}, UnhealthyThreshold: 1, HealthyThreshold: 2,
+		Now: func() time.Time { return clock }})
+	ctx := context.Background()
+	step := func(code int) {
+		sw.code.Store(int32(code))
+		clock = clock.Add(time.Second)
+		r.CheckAll(ctx)
+	}
+	step(200) // no change: nothing logged
+	step(503) // t+2s: degraded
+	step(200) // one OK of two
+	step(200) // t+4s: active
+	ts, total := r.Transitions()
+	if total != 2 || len(ts) != 2 {
+		t.Fatalf("transitions %+v (total %d), want 2", ts, total)
+	}
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if ts[0].From != "active" || ts[0].To != "degraded" || !ts[0].At.Equal(base.Add(2*time.Second)) ||
+		ts[1].From != "degraded" || ts[1].To != "active" || !ts[1].At.Equal(base.Add(4*time.Second)) {
+		t.Fatalf("transitions %+v", ts)
+	}
+	if !r.Now().Equal(clock) {
+		t.Fatalf("Now() = %v, want the configured clock %v", r.Now(), clock)
+	}
+}

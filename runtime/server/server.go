@@ -628,10 +628,17 @@ func (s *Server) regions(w http.ResponseWriter, _ *http.Request) {
 		s.notConfigured("router")(w, nil)
 		return
 	}
+	// now is read last: every time in the body was recorded before it, so
+	// a reader dates them by age on this region's clock (now - t) and never
+	// compares this clock with its own.
 	out := map[string]any{"self": s.cfg.Region, "regions": s.cfg.Router.Regions()}
+	ts, total := s.cfg.Router.Transitions()
+	out["transitions"], out["transitions_total"] = ts, total
 	if s.cfg.Failover != nil {
 		out["current"] = s.cfg.Failover.Current()
+		out["health"] = s.cfg.Failover.Rounds()
 	}
+	out["now"] = s.cfg.Router.Now()
 	writeJSON(w, http.StatusOK, out)
 }
 

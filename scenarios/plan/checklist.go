@@ -117,6 +117,16 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		}
 		r.Out.Add(check.Live("manual-failover-to-"+target, resp.status == 200, float64(resp.status), "manual failover to %s answered %d %s", target, resp.status, trim(resp.body)))
 	}
+	// The dry run tells the truth: the target it names now is where the
+	// automatic failover below goes (liveness: B's view of the others could
+	// change in between on a machine that does not keep time; the runtime's
+	// own test pins the rule without timing).
+	var before struct {
+		Target string `json:"target"`
+	}
+	if err := getJSON(ctx, bURL+"/regions/failover/dry-run", tok, &before); err != nil {
+		return err
+	}
 	// 3. automatic: the primary stops answering; B's manager fails over by
 	// itself within its detection bound. The row waits at most 15 s: a
 	// manager that checks too rarely to notice by then fails here.
@@ -148,7 +158,7 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		}
 		return false
 	})
-	manual, auto := 0, 0
+	manual, auto, autoTo := 0, 0, ""
 	for _, e := range events {
 		switch e.Kind {
 		case "manual":
@@ -156,7 +166,20 @@ func checkFailoverModes(ctx context.Context, r *run) error {
 		case "auto":
 			if e.From == a {
 				auto++
+				autoTo = e.To
 			}
+		}
+	}
+	if autoTo != "" {
+		r.Out.Add(check.Live("dry-run-names-the-next-failover", before.Target == autoTo, 0,
+			"the dry run before the fault named %q; the automatic failover went to %q", before.Target, autoTo))
+		// With the old primary frozen, a dry run must not name it.
+		var after struct {
+			Target string `json:"target"`
+		}
+		if err := getJSON(ctx, bURL+"/regions/failover/dry-run", tok, &after); err == nil {
+			r.Out.Add(check.Safe("dry-run-names-an-active-region", after.Target != a, 0,
+				"with %s frozen, the dry run names %q", a, after.Target))
 		}
 	}
 	r.Out.Add(check.Safe("history-records-manual", manual >= 2, float64(manual), "%d manual failovers in %s's history", manual, b))

@@ -10,6 +10,8 @@ import (
 	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/provider/local"
 	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
+	"github.com/agentops/failover-harness/runtime/lb"
 )
 
 var binDir string
@@ -54,7 +56,7 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 		{"plan-5", "with no alert sink nobody is paged when every region is down",
 			func(s *topology.Spec) { s.AlertsEnabled = false }, "alert-received(NoHealthyRegion)"},
 		{"plan-6", "with replication off a cold region has nothing to warm from",
-			func(s *topology.Spec) { s.Replicate, s.WarmOnStart = false, false }, "cache-hits-return(us-east-1)"},
+			func(s *topology.Spec) { s.Replicate, s.WarmOnStart = false, false }, "warm-before-serving(us-east-1)"},
 		{"plan-7", "regions that judge the TTL on clocks 10 s apart let returning users into expired sessions",
 			func(s *topology.Spec) {
 				s.Regions = topology.DefaultRegions()
@@ -70,19 +72,63 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.label, func(t *testing.T) {
-			row, ok := RowByLabel(tc.label)
-			if !ok {
-				t.Fatalf("no row %s", tc.label)
-			}
-			out := runJudged(t, row, func(seed int64) topology.Spec {
-				spec := engine.SuiteDefaults()
-				spec.Seed = seed
-				tc.mutate(&spec)
-				return spec
-			})
-			assertFails(t, out, tc.check, tc.why)
+			assertFails(t, runRowWith(t, tc.label, tc.mutate), tc.check, tc.why)
 		})
 	}
+}
+
+// TestFailbackFailsOnDrift proves the failback checks can fail a row: the
+// deployment drifts from the config the harness judges by (a bound derived
+// from a config cannot be broken by that config alone), as a rollout whose
+// running settings differ from the reviewed ones would.
+func TestFailbackFailsOnDrift(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a topology per row")
+	}
+	cases := []struct {
+		label string
+		why   string
+		drift func(*topology.Spec)
+		check string
+	}{
+		{"plan-1", "an LB that needs 10 passing probes, not the configured 2, keeps the healed region out of rotation past the bound",
+			func(s *topology.Spec) { s.LBDrift = func(c *lb.Config) { c.Health.SuccessThreshold = 10 } }, "failback-time(us-east-1)"},
+		{"plan-1", "routers that need 10 passing probes, not the configured 2, see the thawed region active only long after the bound",
+			func(s *topology.Spec) {
+				s.RegionDrift = func(_ string, c *rtconfig.Config) { c.Health.HealthyThreshold = 10 }
+			}, "router-failback(us-east-1)"},
+		{"plan-6", "an LB that weighs us-east-1 at 5 instead of 50 never gives it its share back",
+			func(s *topology.Spec) {
+				s.LBDrift = func(c *lb.Config) {
+					for i := range c.Regions {
+						if c.Regions[i].Name == "us-east-1" {
+							c.Regions[i].Weight = 5
+						}
+					}
+				}
+			}, "traffic-returns-to-weights"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.label+"/"+tc.check, func(t *testing.T) {
+			assertFails(t, runRowWith(t, tc.label, tc.drift), tc.check, tc.why)
+		})
+	}
+}
+
+// runRowWith runs the row labelled label on the suite's defaults edited by
+// edit, judged (see runJudged).
+func runRowWith(t *testing.T, label string, edit func(*topology.Spec)) *engine.Outcome {
+	t.Helper()
+	row, ok := RowByLabel(label)
+	if !ok {
+		t.Fatalf("no row %s", label)
+	}
+	return runJudged(t, row, func(seed int64) topology.Spec {
+		spec := engine.SuiteDefaults()
+		spec.Seed = seed
+		edit(&spec)
+		return spec
+	})
 }
 
 // runJudged runs row with the specs spec(seed) gives, for seeds 11, 12, 13

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/check"
-	"github.com/agentops/failover-harness/harness/engine"
 	"github.com/agentops/failover-harness/harness/topology"
 )
 
@@ -33,20 +32,13 @@ func TestVerdictsIgnoreClockSkew(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			row, ok := RowByLabel(tc.label)
-			if !ok {
-				t.Fatalf("no row %s", tc.label)
-			}
-			out := runJudged(t, row, func(seed int64) topology.Spec {
-				spec := engine.SuiteDefaults()
-				spec.Seed = seed
+			out := runRowWith(t, tc.label, func(spec *topology.Spec) {
 				spec.SessionTTL = time.Hour
 				spec.ConflictStrategy = tc.strategy
 				spec.Regions = topology.DefaultRegions()
 				for i, d := range tc.offsets {
 					spec.Regions[i].ClockOffset = d
 				}
-				return spec
 			})
 			if out.Verdict != check.Passed {
 				t.Fatalf("%s with skewed clocks %v: %s, want passed:\n%s", tc.label, tc.offsets, out.Verdict, out.Why)

@@ -165,6 +165,21 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 		return err
 	}
 
+	// A restarted region asks its peers for their recent entries before it
+	// serves anything, so it never takes traffic cold: the pull is bounded
+	// by one health timeout (peers are asked in parallel), and a region whose
+	// peers cannot answer serves cold rather than not at all.
+	if repl != nil && cfg.Cache.WarmOnStart {
+		wctx, cancel := context.WithTimeout(ctx, cfg.Health.Timeout)
+		n, err := repl.PullFromPeers(wctx)
+		cancel()
+		if err != nil {
+			log.Warn("cache warm-on-start incomplete: serving cold", "pulled", n, "err", err)
+		} else {
+			log.Info("cache warmed from peers", "pulled", n)
+		}
+	}
+
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Health.Timeout * 2, IdleTimeout: time.Minute}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -177,17 +192,6 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	fm.Start(bg)
 	log.Info("listening", "addr", addr, "policy", string(policy), "strategy", string(strategy), "clock_offset", cfg.ClockOffset.String())
 	fmt.Fprintf(stdout, "READY region=%s addr=%s\n", cfg.Region, addr)
-	if repl != nil && cfg.Cache.WarmOnStart {
-		go func() {
-			// A restarted region asks its peers for their recent entries.
-			n, err := repl.PullFromPeers(bg)
-			if err != nil {
-				log.Warn("cache warm-on-start incomplete", "pulled", n, "err", err)
-				return
-			}
-			log.Info("cache warmed from peers", "pulled", n)
-		}()
-	}
 
 	var runErr error
 	select {
