@@ -15,6 +15,10 @@ type Conversation struct {
 	IDs      []string // user message ids, in stored order
 	Versions []int64  // the session version each was stored at
 	Messages int      // every message kept, replies included
+	// Expired: read back as 410, the session's TTL ran out, answered at
+	// ReadAt (the harness's clock).
+	Expired bool
+	ReadAt  time.Time
 }
 
 // Ack is one acknowledged message: its first successful answer.
@@ -71,6 +75,9 @@ type Loss struct {
 	BySession map[string][]Ack
 	Unread    int // sessions not read back (not judged)
 	Evicted   int // acknowledged messages the conversation bound pushed out
+	// Expired counts sessions read back expired after being idle for their
+	// TTL: the configured contract (users re-authenticate), not a loss.
+	Expired int
 }
 
 // Count is the number of lost acknowledged messages.
@@ -106,8 +113,12 @@ func (l Loss) IDs() []string {
 // which says its own lineage is the one that went on. Eviction is judged by
 // the conversation's logical order, never by timestamps (they come from
 // different regions' clocks). A session that came back empty (404, or 410
-// expired) lost everything.
-func Lost(ops []history.Op, final map[string]Conversation, maxMessages int, reported map[string]bool) Loss {
+// expired) lost everything, unless it expired after idling for its TTL:
+// from its last acknowledged write's start (the earliest the region could
+// have stamped its expiry) to the 410's arrival, both on the harness's
+// clock, is at least ttl. A 410 any sooner is the system expiring a live
+// conversation, and a loss.
+func Lost(ops []history.Op, final map[string]Conversation, maxMessages int, reported map[string]bool, ttl time.Duration) Loss {
 	l := Loss{BySession: map[string][]Ack{}}
 	acks := Acks(ops)
 	for _, sess := range sortedKeys(acks) {
@@ -115,6 +126,18 @@ func Lost(ops []history.Op, final map[string]Conversation, maxMessages int, repo
 		if !ok {
 			l.Unread++
 			continue
+		}
+		if conv.Expired && ttl > 0 && len(conv.IDs) == 0 {
+			var last time.Time
+			for _, a := range acks[sess] {
+				if a.Start.After(last) {
+					last = a.Start
+				}
+			}
+			if !conv.ReadAt.Before(last.Add(ttl)) {
+				l.Expired++
+				continue
+			}
 		}
 		present := make(map[string]bool, len(conv.IDs))
 		for _, id := range conv.IDs {
@@ -180,10 +203,10 @@ func LostAcked(l Loss) Result {
 	const name = "no-acked-message-lost"
 	n := l.Count()
 	if n > 0 {
-		return result(name, Safety, false, float64(n), "count", nil, "%d acknowledged messages lost (%s); %d evicted by the conversation bound; %d sessions not read back",
-			n, examples(l.IDs(), 5), l.Evicted, l.Unread)
+		return result(name, Safety, false, float64(n), "count", nil, "%d acknowledged messages lost (%s); %d evicted by the conversation bound; %d sessions not read back; %d expired after idling for their TTL",
+			n, examples(l.IDs(), 5), l.Evicted, l.Unread, l.Expired)
 	}
-	return result(name, Safety, true, 0, "count", nil, "every acknowledged message present or evicted by the bound (%d evicted, judged by stored version); %d sessions not read back", l.Evicted, l.Unread)
+	return result(name, Safety, true, 0, "count", nil, "every acknowledged message present or evicted by the bound (%d evicted, judged by stored version); %d sessions not read back; %d expired after idling for their TTL", l.Evicted, l.Unread, l.Expired)
 }
 
 // RPO states what the loss means against the checkpoint policy's promise:

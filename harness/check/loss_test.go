@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -64,7 +65,7 @@ func TestLostEvictionByStoredVersion(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := Lost(ops, c.final, c.max, nil)
+			l := Lost(ops, c.final, c.max, nil, 0)
 			if got := lostIDs(l); got != c.lost || l.Evicted != c.evicted || l.Unread != c.unread {
 				t.Fatalf("lost %q evicted %d unread %d; want %q, %d, %d", got, l.Evicted, l.Unread, c.lost, c.evicted, c.unread)
 			}
@@ -113,7 +114,7 @@ func TestLostForkedVersionIsNotEvicted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := Lost(c.ops, map[string]Conversation{"s": c.final}, 2, nil)
+			l := Lost(c.ops, map[string]Conversation{"s": c.final}, 2, nil, 0)
 			if got := lostIDs(l); got != c.lost || l.Evicted != c.evicted {
 				t.Errorf("lost %q evicted %d; want %q, %d", got, l.Evicted, c.lost, c.evicted)
 			}
@@ -127,14 +128,14 @@ func TestLostForkedVersionIsNotEvicted(t *testing.T) {
 func TestLostForkResolvedByOverwriteReport(t *testing.T) {
 	ops := seq(msg("s", "a", 0, 200, mver(2), served("eu-west-1")), msg("s", "b", 100, 200, mver(2), served("us-east-1")), msg("s", "k", 200, 200, mver(5)))
 	final := map[string]Conversation{"s": conv(2, "k", 5)}
-	l := Lost(ops, final, 2, map[string]bool{"s/b": true})
+	l := Lost(ops, final, 2, map[string]bool{"s/b": true}, 0)
 	if got := lostIDs(l); got != "s/b" || l.Evicted != 1 {
 		t.Fatalf("with b reported overwritten: lost %q evicted %d; want s/b lost, a evicted", got, l.Evicted)
 	}
 	if r := NoSilentOverwrite(l, map[string]bool{"s/b": true}, "last-write-wins"); !r.OK {
 		t.Fatalf("the one lost message was reported: %s", r.Reason)
 	}
-	l = Lost(ops, final, 2, map[string]bool{"s/x": true})
+	l = Lost(ops, final, 2, map[string]bool{"s/x": true}, 0)
 	if got := lostIDs(l); got != "s/a,s/b" {
 		t.Fatalf("without a report on b: lost %q; want both", got)
 	}
@@ -150,11 +151,11 @@ func TestLostOnlyJudgesAcknowledgedMessages(t *testing.T) {
 		mk(history.KindCreate, "s", "", 0, 201, ver(1)),
 		mk(history.KindRead, "s", "ok", 500, 200, ver(2)),
 	)
-	l := Lost(ops, map[string]Conversation{"s": conv(2, "ok", 1)}, 50, nil)
+	l := Lost(ops, map[string]Conversation{"s": conv(2, "ok", 1)}, 50, nil, 0)
 	if l.Count() != 0 {
 		t.Fatalf("unacknowledged messages judged lost: %v", l.IDs())
 	}
-	l = Lost(ops, map[string]Conversation{"s": {}}, 50, nil)
+	l = Lost(ops, map[string]Conversation{"s": {}}, 50, nil, 0)
 	if got := lostIDs(l); got != "s/ok" {
 		t.Fatalf("lost %q, want only s/ok", got)
 	}
@@ -226,7 +227,7 @@ func TestLostVersionSourceDecidesEviction(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := Lost(seq(c.op), full, 2, nil)
+			l := Lost(seq(c.op), full, 2, nil, 0)
 			if (l.Count() == 1) != c.lost || l.Evicted != map[bool]int{true: 0, false: 1}[c.lost] {
 				t.Errorf("lost %v evicted %d, want lost=%v", l.IDs(), l.Evicted, c.lost)
 			}
@@ -234,8 +235,9 @@ func TestLostVersionSourceDecidesEviction(t *testing.T) {
 	}
 }
 
-// Lost is clock-free. The final conversation carries no time at all (its
-// regions' clocks cannot enter the judgement), the stored order of kept
+// Lost is clock-free. The final conversation carries no region's time (its
+// regions' clocks cannot enter the judgement; ReadAt is the harness's own
+// clock, when a 410 arrived, for the TTL idle test only), the stored order of kept
 // messages does not matter, only their versions, and moving the harness's
 // op times changes nothing.
 func TestLostIsClockFree(t *testing.T) {
@@ -243,6 +245,9 @@ func TestLostIsClockFree(t *testing.T) {
 	ct := reflect.TypeOf(Conversation{})
 	for i := 0; i < ct.NumField(); i++ {
 		f := ct.Field(i).Type
+		if ct.Field(i).Name == "ReadAt" {
+			continue
+		}
 		for f.Kind() == reflect.Slice || f.Kind() == reflect.Pointer || f.Kind() == reflect.Array {
 			f = f.Elem()
 		}
@@ -269,7 +274,7 @@ func TestLostIsClockFree(t *testing.T) {
 		}
 		return map[string]Conversation{"s": c}
 	}
-	want := Lost(ops, build([]int{0, 1, 2, 3}), 8, nil)
+	want := Lost(ops, build([]int{0, 1, 2, 3}), 8, nil, 0)
 	if lostIDs(want) != "s/m8" || want.Evicted != 3 {
 		t.Fatalf("baseline: lost %v evicted %d, want s/m8 and 3 evicted", want.IDs(), want.Evicted)
 	}
@@ -280,14 +285,14 @@ func TestLostIsClockFree(t *testing.T) {
 		}
 	}
 	for _, order := range [][]int{{3, 2, 1, 0}, {1, 0, 3, 2}, {2, 3, 0, 1}, {0, 2, 1, 3}} {
-		same("kept order permuted", Lost(ops, build(order), 8, nil))
+		same("kept order permuted", Lost(ops, build(order), 8, nil, 0))
 	}
 	for _, d := range []time.Duration{-5 * time.Second, 5 * time.Second, 24 * time.Hour} {
 		shifted := slices.Clone(ops)
 		for i := range shifted {
 			shift(d)(&shifted[i])
 		}
-		same("all op times shifted "+d.String(), Lost(shifted, build([]int{0, 1, 2, 3}), 8, nil))
+		same("all op times shifted "+d.String(), Lost(shifted, build([]int{0, 1, 2, 3}), 8, nil, 0))
 	}
 	// Even times that disagree per serving region (which the harness's one
 	// clock never produces) do not move the judgement: it reads versions.
@@ -298,7 +303,7 @@ func TestLostIsClockFree(t *testing.T) {
 				shift(d)(&skewed[i])
 			}
 		}
-		same("eu-west-1's ops shifted "+d.String(), Lost(skewed, build([]int{3, 1, 2, 0}), 8, nil))
+		same("eu-west-1's ops shifted "+d.String(), Lost(skewed, build([]int{3, 1, 2, 0}), 8, nil, 0))
 	}
 }
 
@@ -307,7 +312,7 @@ func TestLostAckedReason(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		ops = append(ops, msg("s", "m"+string(rune('a'+i)), 10*i, 200, ver(int64(i+1))))
 	}
-	l := Lost(seq(ops...), map[string]Conversation{"s": {}}, 50, nil)
+	l := Lost(seq(ops...), map[string]Conversation{"s": {}}, 50, nil, 0)
 	r := LostAcked(l)
 	if r.OK || r.Value != 7 || r.Unit != "count" {
 		t.Fatalf("%+v", r)
@@ -377,7 +382,7 @@ func TestRPO(t *testing.T) {
 
 func TestRPOFromLost(t *testing.T) {
 	ops := seq(msg("s", "m1", 0, 200, ver(1)), msg("s", "m2", 1000, 200, ver(2)), msg("s", "m3", 2000, 200, ver(3)))
-	l := Lost(ops, map[string]Conversation{"s": conv(2, "m1", 1)}, 50, nil)
+	l := Lost(ops, map[string]Conversation{"s": conv(2, "m1", 1)}, 50, nil, 0)
 	r := RPO(l, bounds.RPOFor("periodic", 5*time.Second))
 	if !r.OK || !near(r.Value, 1.01) {
 		t.Errorf("m2..m3 lost spans 1.01s within 5s: %+v", r)
@@ -479,6 +484,41 @@ func TestAcksDurable(t *testing.T) {
 			if !r.OK {
 				wantReason(t, r, "1 of 2", "periodic", "100ms", "1s in real time")
 			}
+		})
+	}
+}
+
+// A session read back expired after idling for its TTL kept the configured
+// contract (its user re-authenticates); expired any sooner, it lost every
+// acknowledged message. Idle runs from the last acknowledged write's start
+// to the 410's arrival, both on the harness's clock.
+func TestLostExpiredByTTL(t *testing.T) {
+	ops := fiveAcks() // the last acknowledged write started at +500ms
+	const ttl = 3 * time.Second
+	cases := []struct {
+		name    string
+		conv    Conversation
+		ttl     time.Duration
+		lost    int
+		expired int
+	}{
+		{"410 once idle for the TTL: expired, not lost", Conversation{Expired: true, ReadAt: at(3500)}, ttl, 0, 1},
+		{"410 long after: expired", Conversation{Expired: true, ReadAt: at(60000)}, ttl, 0, 1},
+		{"410 a millisecond early: every acknowledged message lost", Conversation{Expired: true, ReadAt: at(3499)}, ttl, 5, 0},
+		{"404 however late: lost", Conversation{ReadAt: at(60000)}, ttl, 5, 0},
+		{"no TTL known: lost", Conversation{Expired: true, ReadAt: at(60000)}, 0, 5, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := Lost(ops, map[string]Conversation{"s": c.conv}, 50, nil, c.ttl)
+			if l.Count() != c.lost || l.Expired != c.expired {
+				t.Fatalf("lost %d expired %d; want %d, %d", l.Count(), l.Expired, c.lost, c.expired)
+			}
+			r := LostAcked(l)
+			if r.OK != (c.lost == 0) {
+				t.Fatalf("LostAcked %+v", r)
+			}
+			wantReason(t, r, fmt.Sprintf("%d expired after idling for their TTL", c.expired))
 		})
 	}
 }

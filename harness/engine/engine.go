@@ -577,7 +577,7 @@ func (r *Run) ReadFinal(ctx context.Context, sessions []string) (map[string]chec
 	convs, err := cl.ReadAll(ctx, sessions, 30*time.Second)
 	out := make(map[string]check.Conversation, len(convs))
 	for s, c := range convs {
-		out[s] = check.Conversation{IDs: c.MessageIDs, Versions: c.Versions, Messages: c.Messages}
+		out[s] = check.Conversation{IDs: c.MessageIDs, Versions: c.Versions, Messages: c.Messages, Expired: c.Expired, ReadAt: c.ReadAt}
 	}
 	return out, err
 }

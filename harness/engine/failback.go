@@ -55,7 +55,9 @@ func (r *Run) RouterFailbackBound() bounds.Duration {
 // bound, router-failback against the routers'), and whether they stayed
 // (no-flapping, router-no-flapping), watched for a few LB health rounds
 // after both had them back. Times come from the LB's and the routers' own
-// logs, dated by age on their own clocks.
+// logs, dated by age on their own clocks. TrafficReturns is the row's last
+// step, after its users' sessions were read back (they must not idle past
+// their TTL meanwhile).
 func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
 	routerBound := r.RouterFailbackBound()
 	st0, _ := r.LBStatus(ctx)
@@ -98,7 +100,6 @@ func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
 		r.Out.Add(flap)
 	}
 	r.keep("routers.json", views)
-	r.TrafficReturns(ctx)
 }
 
 // returnSessions is how many new sessions TrafficReturns opens: the unit of

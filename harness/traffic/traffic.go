@@ -221,6 +221,10 @@ type Conversation struct {
 	MessageIDs []string // ids of user messages, in stored order
 	Versions   []int64  // the session version each was stored at
 	Messages   int      // every message kept, replies included
+	// Expired: the read was answered 410 (the session's TTL ran out);
+	// ReadAt is when that answer arrived (the harness's clock).
+	Expired bool
+	ReadAt  time.Time
 }
 
 // ReadSession reads a session's conversation (kind read).
@@ -254,7 +258,7 @@ func (c *Client) ReadAll(ctx context.Context, sessions []string, deadline time.D
 				break
 			}
 			if op.Status == http.StatusGone || op.Status == http.StatusNotFound {
-				out[s] = Conversation{Session: s}
+				out[s] = Conversation{Session: s, Expired: op.Status == http.StatusGone, ReadAt: op.End}
 				break
 			}
 			if !waitOrDone(ctx, c.cfg.Interval) {

@@ -178,11 +178,12 @@ func (r *run) availability(faultStart, calm, until time.Time, rto bounds.Duratio
 // version-wins and merge lose nothing; last-write-wins may overwrite, but
 // every overwritten acknowledged message must be reported by id (checked
 // when overwrites is set; the reports also tell which of two forked
-// writes went on, see check.Lost).
+// writes went on, see check.Lost). Then, the row's last step, whether
+// traffic returned to the weights.
 func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []string, overwrites bool) error {
 	final, err := r.ReadFinal(ctx, sessions)
 	reported, rerr := r.overwriteReports(ctx)
-	l := check.Lost(ops, final, r.MaxMessages(), reported)
+	l := check.Lost(ops, final, r.MaxMessages(), reported, r.Spec.SessionTTL)
 	strategy := r.Spec.ConflictStrategy
 	rpo := bounds.RPOFor(r.Spec.CheckpointPolicy, r.Spec.CheckpointInterval)
 	if strategy == "last-write-wins" {
@@ -198,6 +199,9 @@ func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []strin
 		}
 		r.Out.Add(check.NoSilentOverwrite(l, reported, strategy))
 	}
+	// Last: new sessions split by the weights again, once the users'
+	// sessions were read back (they must not idle past their TTL first).
+	r.TrafficReturns(ctx)
 	return err
 }
 

@@ -51,6 +51,7 @@ type cluster struct {
 
 	mu         sync.Mutex // guards containers
 	containers map[string]*testcontainers.DockerContainer
+	refused    map[string]bool // links refusePeerLinks disabled, by name
 
 	rtHostPort map[string]int // region → runtime port published on 127.0.0.1
 	toxi       *toxiproxy.Client
@@ -73,6 +74,7 @@ var _ tclog.Logger = tcLogger{}
 func (c *cluster) start(ctx context.Context) error {
 	var err error
 	c.containers = map[string]*testcontainers.DockerContainer{}
+	c.refused = map[string]bool{}
 	c.gates = map[string]*gate.Gate{}
 	c.rtHostPort = map[string]int{}
 	c.http = &http.Client{Timeout: 10 * time.Second}
@@ -174,6 +176,7 @@ func (c *cluster) start(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+
 	cfg, err := lbYAML(c.spec, c.links, alertURL)
 	if err != nil {
 		return err
@@ -270,6 +273,67 @@ func (c *cluster) createLinks(ctx context.Context) error {
 	for _, l := range c.links {
 		if _, err := c.toxi.CreateProxy(l.Name, l.Listen, l.Upstream); err != nil {
 			return fmt.Errorf("toxiproxy: create link %s: %w", l.Name, err)
+		}
+	}
+	return nil
+}
+
+// linksInto lists the links whose upstream is region's runtime (its peers'
+// links; the LB's go through the host gates).
+func (c *cluster) linksInto(region string) []link {
+	var out []link
+	for _, l := range c.links {
+		if l.Upstream == fmt.Sprintf("%s:%d", aliasRuntime(region), runtimePort) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// refusePeerLinks makes the peers' links into a killed region refuse
+// connections, as a crashed process's host does (and as the local
+// provider's loopback port does). Left alone, toxiproxy would dial the
+// stopped container for every connection, in its accept loop, without a
+// timeout: one dial to a container that is gone stalls every connection
+// queued after it, so after the restart peers' probes would time out for
+// as long as that dial takes (seen: routers 400-650 ms late after rows 6
+// and 7) although the runtime answers. Links a fault already disabled are
+// left to that fault.
+func (c *cluster) refusePeerLinks(region string) error {
+	for _, l := range c.linksInto(region) {
+		p, err := c.toxi.Proxy(l.Name)
+		if err != nil {
+			return fmt.Errorf("toxiproxy: link %s: %w", l.Name, err)
+		}
+		if !p.Enabled {
+			continue
+		}
+		if err := p.Disable(); err != nil {
+			return fmt.Errorf("toxiproxy: refuse link %s: %w", l.Name, err)
+		}
+		c.mu.Lock()
+		c.refused[l.Name] = true
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// restorePeerLinks enables again the links refusePeerLinks disabled.
+func (c *cluster) restorePeerLinks(region string) error {
+	for _, l := range c.linksInto(region) {
+		c.mu.Lock()
+		refused := c.refused[l.Name]
+		delete(c.refused, l.Name)
+		c.mu.Unlock()
+		if !refused {
+			continue
+		}
+		p, err := c.toxi.Proxy(l.Name)
+		if err != nil {
+			return fmt.Errorf("toxiproxy: link %s: %w", l.Name, err)
+		}
+		if err := p.Enable(); err != nil {
+			return fmt.Errorf("toxiproxy: enable link %s: %w", l.Name, err)
 		}
 	}
 	return nil
@@ -414,6 +478,11 @@ func (c *cluster) Kill(ctx context.Context, region string) error {
 			return fmt.Errorf("kill %s: unpause: %w", region, err)
 		}
 	}
+	// Refused first: toxiproxy cannot change a link whose accept loop is
+	// already stuck dialing the stopped container.
+	if err := c.refusePeerLinks(region); err != nil {
+		return fmt.Errorf("kill %s: %w", region, err)
+	}
 	grace := c.opts.StopGrace
 	if err := ctr.Stop(ctx, &grace); err != nil {
 		return fmt.Errorf("kill %s: %w", region, err)
@@ -424,7 +493,7 @@ func (c *cluster) Kill(ctx context.Context, region string) error {
 // Start starts a killed runtime again on the same published port. With
 // coldCache its Redis is flushed first, so it comes back with an empty cache
 // (and must warm up from its peers). It returns once the runtime answers HTTP.
-func (c *cluster) Start(ctx context.Context, region string, coldCache bool) error {
+func (c *cluster) Start(ctx context.Context, region string, coldCache bool) (err error) {
 	ctr, err := c.runtimeContainer(region)
 	if err != nil {
 		return err
@@ -451,6 +520,13 @@ func (c *cluster) Start(ctx context.Context, region string, coldCache bool) erro
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/health", c.rtHostPort[region])
 	hc := &http.Client{Timeout: time.Second}
+	defer func() {
+		// Restored once it answers (or on any error path: the links must not
+		// stay refused); the restart counts as done after this.
+		if rerr := c.restorePeerLinks(region); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
 	return c.poll(ctx, "runtime "+region, func() error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

@@ -204,8 +204,23 @@ func TestDockerUpFaultDown(t *testing.T) {
 	if code, _, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "SET", "cold-marker", "1"}); err != nil || code != 0 {
 		t.Fatalf("set marker: exit %d %v", code, err)
 	}
+	// A partition a fault made stays made across the kill and the restart.
+	part, err := cl.Link("ap-southeast-1->eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := part.Disable(); err != nil {
+		t.Fatal(err)
+	}
 	if err := cl.Kill(ctx, "eu-west-1"); err != nil {
 		t.Fatalf("kill: %v", err)
+	}
+	// The peers' links into a crashed runtime refuse, as its host would:
+	// never a toxiproxy dial to a stopped container that stalls the link.
+	for _, name := range []string{"us-east-1->eu-west-1", "ap-southeast-1->eu-west-1"} {
+		if l, err := cl.Link(name); err != nil || l.Enabled {
+			t.Errorf("link %s while eu-west-1 is down: enabled %v, %v", name, l != nil && l.Enabled, err)
+		}
 	}
 	eventually(t, 30*time.Second, "killed eu-west-1 out of rotation", func() (bool, string) {
 		ok, d := inRotation(ctx, cl, "eu-west-1")
@@ -213,6 +228,15 @@ func TestDockerUpFaultDown(t *testing.T) {
 	})
 	if err := cl.Start(ctx, "eu-west-1", true); err != nil {
 		t.Fatalf("start eu-west-1: %v", err)
+	}
+	if l, err := cl.Link("us-east-1->eu-west-1"); err != nil || !l.Enabled {
+		t.Errorf("link into restarted eu-west-1: %+v %v; want enabled", l, err)
+	}
+	if l, err := cl.Link("ap-southeast-1->eu-west-1"); err != nil || l.Enabled {
+		t.Errorf("the partitioned link was enabled by the restart: %+v %v", l, err)
+	}
+	if err := part.Enable(); err != nil {
+		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "restarted eu-west-1 back in rotation", func() (bool, string) {
 		return inRotation(ctx, cl, "eu-west-1")

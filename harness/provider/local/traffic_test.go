@@ -33,7 +33,7 @@ func TestTrafficThroughLBChecksPass(t *testing.T) {
 		final[s] = check.Conversation{IDs: cv.MessageIDs, Versions: cv.Versions, Messages: cv.Messages}
 	}
 	for _, r := range []check.Result{
-		check.LostAcked(check.Lost(h.Ops(), final, 50, nil)),
+		check.LostAcked(check.Lost(h.Ops(), final, 50, nil, 0)),
 		check.VersionsMonotonic(h.Ops()),
 	} {
 		if !r.OK {
