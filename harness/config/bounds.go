@@ -25,6 +25,9 @@ type Bounds struct {
 	// (max(interval, timeout) + (success_threshold-1) × interval); an
 	// ejection begun just before the heal may add lb.outlier.ejection.
 	Failback bounds.Duration
+	// RuntimeFailback: when every region runtime's router sees a healed
+	// peer active again (region_health, the same terms).
+	RuntimeFailback bounds.Duration
 	// RPO: the acknowledged-conversation window a region failure can lose.
 	RPO bounds.RPO
 	// SessionTTL: an outage longer than this expires sessions idle since
@@ -47,6 +50,7 @@ func (c *Config) Bounds() Bounds {
 		RTO:              bounds.Recovery(bounds.Detection(lb, "lb.health."), c.RetryBound()),
 		RuntimeDetection: bounds.Detection(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.UnhealthyThreshold}, "region_health."),
 		Failback:         bounds.Failback(bounds.Probe{Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout, Threshold: c.LB.Health.SuccessThreshold}, 0, "lb.health."),
+		RuntimeFailback:  bounds.Failback(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.HealthyThreshold}, 0, "region_health."),
 		RPO:              bounds.RPOFor(c.Checkpoint.Policy, c.Checkpoint.Interval),
 		SessionTTL:       c.Session.TTL,
 	}

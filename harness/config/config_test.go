@@ -325,6 +325,11 @@ func TestBounds(t *testing.T) {
 		b.RPO.Window != 5*time.Second || b.RPO.Unbounded || b.SessionTTL != time.Hour {
 		t.Fatalf("Bounds = %+v", b)
 	}
+	// Failback: the round in flight at the heal, then success_threshold-1
+	// more intervals; the LB's and the runtimes' from their own settings.
+	if b.Failback.Total() != 30*time.Second+2*30*time.Second || b.RuntimeFailback.Total() != 10*time.Second+10*time.Second {
+		t.Fatalf("failback %s, runtime failback %s", b.Failback, b.RuntimeFailback)
+	}
 	// Retries off: a request still spends up to one per-try timeout.
 	if got, want := b.RTOBound(), 94*time.Second+c.LB.Retry.PerTryTimeout; got != want {
 		t.Fatalf("RTO without retries = %s, want %s", got, want)

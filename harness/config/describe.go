@@ -63,6 +63,7 @@ func Describe(w io.Writer, c *Config, issues []Issue) {
 	}
 	fmt.Fprintf(w, "  session TTL:  %s; an outage longer than that expires idle sessions (users get 410 SESSION_EXPIRED and re-authenticate)\n", b.SessionTTL)
 	fmt.Fprintf(w, "  peer detection (region runtimes): %s\n", h.Measured(b.RuntimeDetection, false))
+	fmt.Fprintf(w, "  peer failback (region runtimes):  %s\n", h.Measured(b.RuntimeFailback, false))
 	fmt.Fprintf(w, "  time compression for `chaos run`: up to %.0fx (LB interval %s runs as %s); lower when this machine cannot honour the shortest timeout compressed that far\n",
 		DefaultTimeScale(c), c.LB.Health.Interval, c.Scaled(DefaultTimeScale(c)).LB.Health.Interval)
 	fmt.Fprintf(w, "\nOK: %d warning(s)\n", len(warns))
