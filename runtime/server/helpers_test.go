@@ -4,8 +4,32 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func newHTTPServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+// errorLogger logs errors (a handler's panic among them) through t, so a
+// failing test shows them; quieter levels are dropped.
+// Lines after the test's cleanup are dropped: t.Log then would panic.
+func errorLogger(t testing.TB) *slog.Logger {
+	w := &testLog{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type testLog struct {
+	t    testing.TB
+	done atomic.Bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,7 +129,7 @@ func (e *env) node(t testing.TB, o regionOpts) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Region: o.name, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl, AdminToken: adminToken, HealthTimeout: time.Second})
+	srv, err := New(Config{Region: o.name, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl, AdminToken: adminToken, HealthTimeout: time.Second, Logger: errorLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,12 +426,25 @@ func TestHealth(t *testing.T) {
 	expect(t, do(t, "POST", c.http.URL+"/v1/sessions", `{"user_id":"u","session_id":"s"}`), 503, "STORE_UNAVAILABLE")
 }
 
-// deadAddr returns a 127.0.0.1 address nothing listens on.
+// deadAddr returns a 127.0.0.1 address that closes every connection at
+// once, held for the test: a closed port could be handed out again to one
+// of the test's own servers (seen once in CI: /health answered 500).
 func deadAddr(t testing.TB) string {
-	l := httptest.NewServer(http.NotFoundHandler())
-	addr := l.Listener.Addr().String()
-	l.Close()
-	return addr
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 // Lazy restore: region B continues a session after region A stops, from
