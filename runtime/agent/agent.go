@@ -96,7 +96,10 @@ type Stats struct {
 	Restores       int64 // sessions loaded from the store that another region wrote last
 	CacheHits      int64
 	CacheMisses    int64
-	ActiveLoops    int64 // running per-session checkpoint loops
+	// CacheRefused counts cached replies refused when read because they
+	// carried a data-changing tool call (a poisoned or foreign entry).
+	CacheRefused int64
+	ActiveLoops  int64 // running per-session checkpoint loops
 }
 
 // Service is one region's agent. Safe for concurrent use.
@@ -109,8 +112,8 @@ type Service struct {
 	closed   bool
 	loops    sync.WaitGroup
 
-	checkpoints, checkpointErrs, conflicts, restores atomic.Int64
-	cacheHits, cacheMisses, activeLoops              atomic.Int64
+	checkpoints, checkpointErrs, conflicts, restores  atomic.Int64
+	cacheHits, cacheMisses, cacheRefused, activeLoops atomic.Int64
 
 	ovMu       sync.Mutex
 	overwrites []OverwriteReport // the last MaxOverwriteReports, oldest first
@@ -187,7 +190,7 @@ func (s *Service) Stats() Stats {
 	return Stats{
 		Checkpoints: s.checkpoints.Load(), CheckpointErrs: s.checkpointErrs.Load(),
 		Conflicts: s.conflicts.Load(), Restores: s.restores.Load(),
-		CacheHits: s.cacheHits.Load(), CacheMisses: s.cacheMisses.Load(),
+		CacheHits: s.cacheHits.Load(), CacheMisses: s.cacheMisses.Load(), CacheRefused: s.cacheRefused.Load(),
 		ActiveLoops: s.activeLoops.Load(),
 	}
 }

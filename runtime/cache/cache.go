@@ -139,8 +139,10 @@ func (c *Cache) Recent(ctx context.Context, maxAge time.Duration, limit int) ([]
 		return nil, nil
 	}
 	now := c.now()
+	// Never an entry dated after now: an export carries no future (an older
+	// receiver may have stored one; it is not passed on).
 	keys, err := c.rdb.ZRevRangeByScore(ctx, indexKey, &redis.ZRangeBy{
-		Max: "+inf", Min: strconv.FormatInt(now.Add(-maxAge).UnixMilli(), 10), Count: int64(limit),
+		Max: strconv.FormatInt(now.UnixMilli(), 10), Min: strconv.FormatInt(now.Add(-maxAge).UnixMilli(), 10), Count: int64(limit),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("cache recent: %w", err)

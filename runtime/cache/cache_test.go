@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -362,5 +363,71 @@ func TestColdStartPullFromPeers(t *testing.T) {
 	bad.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}})
 	if _, err := bad.rep.PullFromPeers(ctx); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("pull with a wrong secret = %v, want HTTP 401", err)
+	}
+}
+
+// Issue 13, defect 1: wire numbers are checked before they become
+// durations. An age of 2^63-1 ms used to wrap negative and pass as fresh
+// (an entry dated in the future, exported even to a max_age_ms of 1); a
+// ttl of 10^12 ms gave a 31-year Redis TTL.
+func TestWarmupNumbersAreBounded(t *testing.T) {
+	r := newRegion(t, "eu-west-1", nil, nil) // cache TTL 1m, staleness 30s
+	ctx := ctxT(t)
+	send := func(es ...wireEntry) (int, map[string]any) {
+		body, _ := json.Marshal(warmupRequest{From: "us-east-1", Entries: es})
+		return postWarmup(t, r.srv.URL, body, Sign([]byte("s3cret"), body))
+	}
+	for _, w := range []wireEntry{
+		{Key: Key("m", "wrap"), Value: "v", AgeMs: math.MaxInt64, TTLMs: 60000},
+		{Key: Key("m", "wrap2"), Value: "v", AgeMs: math.MaxInt64 / 1000, TTLMs: 60000},
+		{Key: Key("m", "ttl"), Value: "v", AgeMs: 1, TTLMs: math.MaxInt64},
+		{Key: Key("m", "ttl2"), Value: "v", AgeMs: 1, TTLMs: 1_000_000_000_000}, // 31 years
+	} {
+		if code, out := send(w); code != 400 || out["code"] != "BAD_REQUEST" {
+			t.Errorf("%+v: %d %v, want 400 BAD_REQUEST", w, code, out)
+		}
+		if _, ok, _ := r.cache.Get(ctx, w.Key); ok {
+			t.Errorf("%s stored", w.Key)
+		}
+	}
+	// A long but representable age is stale, not stored.
+	if code, out := send(wireEntry{Key: Key("m", "old"), Value: "v", AgeMs: 3600 * 1000, TTLMs: 7200 * 1000}); code != 200 || out["stale"] != 1.0 {
+		t.Errorf("an hour-old entry: %d %v, want stale", code, out)
+	}
+	// A long but representable TTL is capped to this cache's own (1m).
+	big := Key("m", "big")
+	if code, _ := send(wireEntry{Key: big, Value: "v", AgeMs: 0, TTLMs: 50_000_000_000}); code != 200 {
+		t.Fatalf("ttl 5x10^10 ms: %d", code)
+	}
+	if pttl := r.rdb.PTTL(ctx, big).Val(); pttl <= 0 || pttl > time.Minute {
+		t.Fatalf("PTTL %v, want at most the receiver's cache TTL 1m", pttl)
+	}
+	// Export: max_age_ms is bounded too, and nothing dated in the future
+	// leaves (written straight to Redis, as an older receiver might have).
+	if _, err := r.cache.store(ctx, Entry{Key: Key("m", "future"), Value: "v", CreatedAt: time.Now().Add(time.Hour), TTL: 2 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		maxAge int64
+		code   int
+	}{{math.MaxInt64, 400}, {1, 200}} {
+		body, _ := json.Marshal(exportRequest{From: "us-east-1", MaxAgeMs: tc.maxAge})
+		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+ExportPath, bytes.NewReader(body))
+		req.Header.Set(SignatureHeader, Sign([]byte("s3cret"), body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out exportResponse
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("export max_age_ms %d: %d, want %d", tc.maxAge, resp.StatusCode, tc.code)
+		}
+		for _, e := range out.Entries {
+			if e.Key == Key("m", "future") {
+				t.Errorf("export max_age_ms %d carried the future-dated entry", tc.maxAge)
+			}
+		}
 	}
 }

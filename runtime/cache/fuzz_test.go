@@ -18,6 +18,8 @@ func FuzzWarmupDecode(f *testing.F) {
 		`{"from":"x","entries":[{"key":"other","value":"v","age_ms":1,"ttl_ms":1}]}`,
 		`{"from":"x","entries":[],"extra":true}`,
 		`{"from":"x","entries":[{"key":"respcache:k","value":"v","age_ms":1.5,"ttl_ms":1}]}`,
+		`{"from":"x","entries":[{"key":"respcache:k","value":"v","age_ms":9223372036854775807,"ttl_ms":1}]}`,
+		`{"from":"x","entries":[{"key":"respcache:k","value":"v","age_ms":1,"ttl_ms":1000000000000}]}`,
 		`{"from":"x"} {"from":"y"}`,
 		`[]`, `null`, ``, `{`,
 	} {
@@ -32,7 +34,7 @@ func FuzzWarmupDecode(f *testing.F) {
 			t.Fatal("accepted an empty from")
 		}
 		for i, e := range req.Entries {
-			if !strings.HasPrefix(e.Key, KeyPrefix) || e.AgeMs < 0 || e.TTLMs <= 0 {
+			if !strings.HasPrefix(e.Key, KeyPrefix) || e.AgeMs < 0 || e.AgeMs > maxWireMs || e.TTLMs <= 0 || e.TTLMs > maxWireMs {
 				t.Fatalf("accepted invalid entry %d: %+v", i, e)
 			}
 		}

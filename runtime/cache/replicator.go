@@ -281,15 +281,24 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
+// maxWireMs is the largest millisecond count a peer may send: ten years.
+// Every wire duration is checked against it before it is multiplied into a
+// time.Duration, which overflows past ~292 years (an age of 2^63-1 ms used
+// to wrap negative and pass as fresh, or date an entry in the future).
+const maxWireMs = 10 * 365 * 24 * int64(time.Hour/time.Millisecond)
+
+// wireMs turns a checked millisecond count into a duration.
+func wireMs(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
 // validEntry checks one wire entry; the error names the field.
 func validEntry(i int, e wireEntry) error {
 	switch {
 	case !strings.HasPrefix(e.Key, KeyPrefix) || len(e.Key) > maxKeyLen:
 		return fmt.Errorf("entries[%d].key: must start with %q and be at most %d bytes", i, KeyPrefix, maxKeyLen)
-	case e.AgeMs < 0:
-		return fmt.Errorf("entries[%d].age_ms: %d must not be negative", i, e.AgeMs)
-	case e.TTLMs <= 0:
-		return fmt.Errorf("entries[%d].ttl_ms: %d must be positive", i, e.TTLMs)
+	case e.AgeMs < 0 || e.AgeMs > maxWireMs:
+		return fmt.Errorf("entries[%d].age_ms: %d must be 0..%d", i, e.AgeMs, maxWireMs)
+	case e.TTLMs <= 0 || e.TTLMs > maxWireMs:
+		return fmt.Errorf("entries[%d].ttl_ms: %d must be 1..%d", i, e.TTLMs, maxWireMs)
 	}
 	return nil
 }
@@ -317,13 +326,16 @@ func (r *Replicator) accept(ctx context.Context, es []wireEntry) (int, int, erro
 	stored, stale := 0, 0
 	now := r.cfg.Now()
 	for _, w := range es {
-		age := time.Duration(w.AgeMs) * time.Millisecond
+		age := wireMs(w.AgeMs) // validEntry bounded it: no overflow, never negative
 		if age > r.cfg.Staleness {
 			stale++
 			continue
 		}
-		// CreatedAt is rebuilt on OUR clock from the age, so Store's remaining TTL is ttl-age.
-		ok, err := r.cfg.Cache.store(ctx, Entry{Key: w.Key, Value: w.Value, CreatedAt: now.Add(-age), TTL: time.Duration(w.TTLMs) * time.Millisecond})
+		// CreatedAt is rebuilt on OUR clock from the age (never in the
+		// future), so Store's remaining TTL is ttl-age; a peer cannot make an
+		// entry outlive this cache's own TTL.
+		ttl := min(wireMs(w.TTLMs), r.cfg.Cache.ttl)
+		ok, err := r.cfg.Cache.store(ctx, Entry{Key: w.Key, Value: w.Value, CreatedAt: now.Add(-age), TTL: ttl})
 		if err != nil {
 			return stored, stale, err
 		}
@@ -409,15 +421,15 @@ func (r *Replicator) ExportHandler() http.Handler {
 		if err == nil && er.From == "" {
 			err = errors.New("from: required")
 		}
-		if err == nil && er.MaxAgeMs <= 0 {
-			err = fmt.Errorf("max_age_ms: %d must be positive", er.MaxAgeMs)
+		if err == nil && (er.MaxAgeMs <= 0 || er.MaxAgeMs > maxWireMs) {
+			err = fmt.Errorf("max_age_ms: %d must be 1..%d", er.MaxAgeMs, maxWireMs)
 		}
 		if err != nil {
 			r.rejectedInvalid.Add(1)
 			r.writeErr(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 			return
 		}
-		es, err := r.cfg.Cache.Recent(req.Context(), time.Duration(er.MaxAgeMs)*time.Millisecond, r.cfg.ExportLimit)
+		es, err := r.cfg.Cache.Recent(req.Context(), wireMs(er.MaxAgeMs), r.cfg.ExportLimit)
 		if err != nil {
 			r.writeErr(w, http.StatusServiceUnavailable, "CACHE_UNAVAILABLE", err.Error())
 			return

@@ -16,6 +16,7 @@ func (s *Server) registerMetrics() {
 	ag := s.cfg.Agent
 	r.CounterFunc("agent_cache_hits_total", "Exact-match cache hits.", nil, func() []metrics.Sample { return one(float64(ag.Stats().CacheHits)) })
 	r.CounterFunc("agent_cache_misses_total", "Exact-match cache misses.", nil, func() []metrics.Sample { return one(float64(ag.Stats().CacheMisses)) })
+	r.CounterFunc("agent_cache_refused_total", "Cached replies refused when read: they carried a data-changing tool call.", nil, func() []metrics.Sample { return one(float64(ag.Stats().CacheRefused)) })
 	r.CounterFunc("store_checkpoints_total", "Session writes to the global store.", nil, func() []metrics.Sample { return one(float64(ag.Stats().Checkpoints)) })
 	r.CounterFunc("agent_session_restores_total", "Sessions restored from another region's checkpoint.", nil, func() []metrics.Sample { return one(float64(ag.Stats().Restores)) })
 	r.GaugeFunc("agent_sessions", "Sessions held by this region.", nil, func() []metrics.Sample { return one(float64(len(ag.Sessions()))) })

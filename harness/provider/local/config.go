@@ -25,7 +25,7 @@ func (c *Cluster) runtimeConfig(r *regionState, listen map[string]string, du *ur
 	rc := s.RegionConfig(r.spec.Name)
 	rc.Listen = fmt.Sprintf("127.0.0.1:%d", r.port)
 	rc.AdminToken = c.token
-	rc.WarmupSecret = "warmup-" + c.token
+	rc.WarmupSecret = c.warmupSecret
 	ep := *du
 	ep.Host = listen[topology.DynamoLink(r.spec.Name)]
 	rc.DynamoDB.Endpoint = ep.String()

@@ -25,7 +25,7 @@ func configCluster(t *testing.T, spec topology.Spec) (*Cluster, map[string]strin
 	t.Helper()
 	spec = spec.WithDefaults()
 	spec.RunDir = t.TempDir()
-	c := &Cluster{spec: spec, token: "tok", byName: map[string]*regionState{}}
+	c := &Cluster{spec: spec, token: "tok", warmupSecret: "warm", byName: map[string]*regionState{}}
 	var err error
 	if c.alerts, err = alertsink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

@@ -71,12 +71,14 @@ type regionState struct {
 
 // Cluster is a running local topology.
 type Cluster struct {
-	p       Provider
-	spec    topology.Spec
-	binDir  string
-	token   string
-	regions []*regionState
-	byName  map[string]*regionState
+	p      Provider
+	spec   topology.Spec
+	binDir string
+	token  string
+	// warmupSecret signs the regions' cache warmups (peer protocol).
+	warmupSecret string
+	regions      []*regionState
+	byName       map[string]*regionState
 
 	toxi     *toxiServer
 	toxiCli  *toxiclient.Client
@@ -132,9 +134,9 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 			_ = c.Close(context.Background())
 		}
 	}()
-	var tok [16]byte
-	_, _ = rand.Read(tok[:])
-	c.token = hex.EncodeToString(tok[:])
+	// Independent random secrets: knowing the admin token says nothing of
+	// the key peers sign their warmups with.
+	c.token, c.warmupSecret = randomHex(16), randomHex(32)
 
 	if c.toxi, err = startToxiproxy(); err != nil {
 		return nil, fmt.Errorf("toxiproxy: %w", err)
@@ -587,4 +589,11 @@ func (c *Cluster) Close(ctx context.Context) error {
 		c.spec.Logf("chaos: topology stopped")
 	})
 	return c.closeErr
+}
+
+// randomHex is n random bytes, hex-encoded.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +53,11 @@ func startCluster(t *testing.T) *Cluster {
 func TestUpDownLeavesNothing(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		c := startCluster(t)
+		// Independent secrets (issue 13, defect 5): the admin token tells
+		// nothing of the key peers sign warmups with.
+		if len(c.warmupSecret) < 64 || strings.Contains(c.warmupSecret, c.token) || c.warmupSecret == c.token {
+			t.Fatalf("round %d: warmup secret %q derived from the admin token %q, or short", i, c.warmupSecret, c.token)
+		}
 		pids, addrs := c.PIDs(), c.Addrs()
 		if len(pids) < 4 {
 			t.Fatalf("round %d: only %d child pids: %v", i, len(pids), pids)
