@@ -139,19 +139,30 @@ func Detection(p Probe, prefix string) Duration {
 //
 //	max(Interval, Timeout) + (Threshold-1) × Interval
 //
-// With ejection > 0 (the region was ejected for failing real traffic), an
-// ejection that began just before the heal may keep it out that long too.
+// With an ejection (the region was ejected for failing real traffic), it
+// may also be kept out for the ejection's length, begun as late as ej.Late
+// after the heal: a try sent into the fault just before the heal fails,
+// and counts towards ejection, only when it times out.
 // p.Threshold is the success threshold.
-func Failback(p Probe, ejection time.Duration, prefix string) Duration {
+func Failback(p Probe, ej Ejection, prefix string) Duration {
 	n := max(p.Threshold, 1)
 	d := Duration{Terms: []Term{{Name: prefix + "round in flight at the heal (max of interval, timeout)", D: max(p.Interval, p.Timeout), Scaled: true}}}
 	if n > 1 {
 		d.Terms = append(d.Terms, Term{Name: fmt.Sprintf("%d × %sinterval (passing rounds to the success threshold)", n-1, prefix), D: satMul(p.Interval, n-1), Scaled: true})
 	}
-	if ejection > 0 {
-		d.Terms = append(d.Terms, Term{Name: "lb.outlier.ejection (an ejection begun just before the heal)", D: ejection, Scaled: true})
+	if ej.For > 0 {
+		if ej.Late > 0 {
+			d.Terms = append(d.Terms, Term{Name: "lb.retry.per_try_timeout (a try sent into the fault fails, and may eject, that long after the heal)", D: ej.Late, Scaled: true})
+		}
+		d.Terms = append(d.Terms, Term{Name: "lb.outlier.ejection", D: ej.For, Scaled: true})
 	}
 	return d
+}
+
+// Ejection is an outlier ejection a failback may have to wait out: For is
+// its length, Late how long after the heal it may still begin.
+type Ejection struct {
+	For, Late time.Duration
 }
 
 // Retry describes the LB's retry of idempotent requests.
@@ -238,15 +249,15 @@ func RTO(lb Probe, r Retry, h Harness) Duration {
 
 // LBFailback is how long a healed region can stay out of the LB's rotation,
 // as measured; lb.Threshold is the success threshold.
-func LBFailback(lb Probe, ejection time.Duration, h Harness) Duration {
-	return h.Measured(Failback(lb, ejection, "lb.health."), false)
+func LBFailback(lb Probe, ej Ejection, h Harness) Duration {
+	return h.Measured(Failback(lb, ej, "lb.health."), false)
 }
 
 // RegionFailback is how long a region runtime's router can take to see a
 // healed peer as active again, as measured (the router logs the change at
 // the end of the round that made it).
 func RegionFailback(p Probe, h Harness) Duration {
-	return h.Measured(Failback(p, 0, "region_health."), false)
+	return h.Measured(Failback(p, Ejection{}, "region_health."), false)
 }
 
 // RegionDetection is how long a region runtime's failover manager takes to

@@ -299,17 +299,21 @@ func TestProjectSaturates(t *testing.T) {
 // an ejection where one applied.
 func TestFailback(t *testing.T) {
 	p := Probe{Interval: 100 * time.Millisecond, Timeout: 150 * time.Millisecond, Threshold: 2}
-	if got := Failback(p, 0, "lb.health.").Total(); got != 250*time.Millisecond {
+	if got := Failback(p, Ejection{}, "lb.health.").Total(); got != 250*time.Millisecond {
 		t.Fatalf("failback = %v, want 150ms + 1 × 100ms", got)
 	}
-	if got := Failback(p, 800*time.Millisecond, "lb.health.").Total(); got != 1050*time.Millisecond {
+	if got := Failback(p, Ejection{For: 800 * time.Millisecond}, "lb.health.").Total(); got != 1050*time.Millisecond {
 		t.Fatalf("failback with ejection = %v", got)
 	}
+	// An ejection may begin one per-try timeout after the heal.
+	if got := Failback(p, Ejection{For: 800 * time.Millisecond, Late: 400 * time.Millisecond}, "lb.health.").Total(); got != 1450*time.Millisecond {
+		t.Fatalf("failback with a late ejection = %v", got)
+	}
 	one := Probe{Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, Threshold: 1}
-	if got := Failback(one, 0, "").Total(); got != 100*time.Millisecond {
+	if got := Failback(one, Ejection{}, "").Total(); got != 100*time.Millisecond {
 		t.Fatalf("threshold 1: %v", got)
 	}
-	m := LBFailback(p, 0, DefaultHarness)
+	m := LBFailback(p, Ejection{}, DefaultHarness)
 	if m.Total() != 350*time.Millisecond || !strings.Contains(m.String(), "scheduling slack") {
 		t.Fatalf("measured: %s", m)
 	}

@@ -23,7 +23,8 @@ type Bounds struct {
 	RuntimeDetection bounds.Duration
 	// Failback: how long a healed region can stay out of the LB's rotation
 	// (max(interval, timeout) + (success_threshold-1) × interval); an
-	// ejection begun just before the heal may add lb.outlier.ejection.
+	// ejection may add lb.outlier.ejection, begun up to one
+	// lb.retry.per_try_timeout after the heal.
 	Failback bounds.Duration
 	// RuntimeFailback: when every region runtime's router sees a healed
 	// peer active again (region_health, the same terms).
@@ -49,8 +50,8 @@ func (c *Config) Bounds() Bounds {
 		Detection:        bounds.Detection(lb, "lb.health."),
 		RTO:              bounds.Recovery(bounds.Detection(lb, "lb.health."), c.RetryBound()),
 		RuntimeDetection: bounds.Detection(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.UnhealthyThreshold}, "region_health."),
-		Failback:         bounds.Failback(bounds.Probe{Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout, Threshold: c.LB.Health.SuccessThreshold}, 0, "lb.health."),
-		RuntimeFailback:  bounds.Failback(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.HealthyThreshold}, 0, "region_health."),
+		Failback:         bounds.Failback(bounds.Probe{Interval: c.LB.Health.Interval, Timeout: c.LB.Health.Timeout, Threshold: c.LB.Health.SuccessThreshold}, bounds.Ejection{}, "lb.health."),
+		RuntimeFailback:  bounds.Failback(bounds.Probe{Interval: c.RegionHealth.Interval, Timeout: c.RegionHealth.Timeout, Threshold: c.RegionHealth.HealthyThreshold}, bounds.Ejection{}, "region_health."),
 		RPO:              bounds.RPOFor(c.Checkpoint.Policy, c.Checkpoint.Interval),
 		SessionTTL:       c.Session.TTL,
 	}

@@ -52,7 +52,7 @@ func Describe(w io.Writer, c *Config, issues []Issue) {
 	fmt.Fprintf(w, "  detection:    %s\n", h.Measured(b.Detection, false))
 	fmt.Fprintf(w, "                a dead region leaves the LB's rotation within this (the slack is the harness's allowance, not configuration)\n")
 	fmt.Fprintf(w, "  failback:     %s\n", h.Measured(b.Failback, false))
-	fmt.Fprintf(w, "                a healed region is back in the LB's rotation within this (plus lb.outlier.ejection %s when it was ejected)\n", c.LB.Outlier.Ejection)
+	fmt.Fprintf(w, "                a healed region is back in the LB's rotation within this (plus lb.outlier.ejection %s and lb.retry.per_try_timeout %s when it was ejected)\n", c.LB.Outlier.Ejection, c.LB.Retry.PerTryTimeout)
 	fmt.Fprintf(w, "  RTO:          %s\n", h.Measured(b.RTO, true))
 	fmt.Fprintf(w, "                the longest a user waits for an answer; without the harness's allowances: %s\n", bounds.Round(b.RTOBound()))
 	switch {

@@ -33,12 +33,13 @@ func (r *Run) Heal(ctx context.Context, heal HealFunc) (check.Heal, error) {
 }
 
 // LBFailbackBound is the LB failback bound for region: the success rounds,
-// plus the ejection when the region was ejected since the first fault.
+// plus, when the region was ejected since the first fault, the ejection,
+// which may begin up to one per-try timeout after the heal.
 func (r *Run) LBFailbackBound(ejected bool) bounds.Duration {
 	hc := r.Spec.LBHealth
-	var ej time.Duration
+	var ej bounds.Ejection
 	if ejected && r.Spec.Outlier.Enabled {
-		ej = r.Spec.Outlier.Ejection
+		ej = bounds.Ejection{For: r.Spec.Outlier.Ejection, Late: r.Spec.Retry.PerTryTimeout}
 	}
 	return bounds.LBFailback(bounds.Probe{Interval: hc.Interval, Timeout: hc.Timeout, Threshold: hc.SuccessThreshold}, ej, r.Allow())
 }
@@ -60,19 +61,9 @@ func (r *Run) RouterFailbackBound() bounds.Duration {
 // their TTL meanwhile).
 func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
 	routerBound := r.RouterFailbackBound()
-	st0, _ := r.LBStatus(ctx)
-	ejected := map[string]bool{}
-	for _, t := range st0.Transitions {
-		if t.To == "ejected" && !t.At.Before(r.measureFrom) {
-			ejected[t.Region] = true
-		}
-	}
-	worst := bounds.Duration{}
-	for _, reg := range regions {
-		if b := r.LBFailbackBound(ejected[reg]); b.Total() > worst.Total() {
-			worst = b
-		}
-	}
+	// The wait allows for an ejection; whether one applied is read after
+	// it (an ejection may begin after the heal).
+	worst := r.LBFailbackBound(true)
 	_ = r.WaitIn(ctx, MarkDeadline(worst), regions...)
 	_ = r.Wait(ctx, MarkDeadline(routerBound), "every router to see "+strings.Join(regions, ",")+" active", func() bool {
 		for _, v := range r.Routers(ctx) {
@@ -91,6 +82,7 @@ func (r *Run) Failback(ctx context.Context, h check.Heal, regions ...string) {
 		r.Out.Add(check.Live("failback-read", false, 0, "read the LB status after the heal: %v", err))
 		return
 	}
+	ejected := ejectedAfter(st.Transitions, h.Start)
 	views := r.Routers(ctx)
 	for _, reg := range regions {
 		r.Out.Add(check.FailbackTime(h, st.Transitions, reg, st.AllInRotation(reg), r.LBFailbackBound(ejected[reg])))
@@ -142,6 +134,30 @@ func (r *Run) TrafficReturns(ctx context.Context) {
 	res := check.WeightSplit(ops, weights, r.Env.Alpha())
 	res.Name = "traffic-returns-to-weights"
 	r.Out.Add(res)
+}
+
+// ejectedAfter names the regions an ejection kept out of rotation at some
+// moment at or after heal: only those wait one out.
+func ejectedAfter(ts []topology.Transition, heal time.Time) map[string]bool {
+	out := map[string]bool{}
+	open := map[string]bool{} // region -> inside an ejection
+	for _, t := range ts {
+		switch {
+		case t.To == "ejected":
+			open[t.Region] = true
+		case t.From == "ejected" && open[t.Region]:
+			open[t.Region] = false
+			if !t.At.Before(heal) {
+				out[t.Region] = true
+			}
+		}
+	}
+	for reg, o := range open {
+		if o {
+			out[reg] = true // still ejected when read
+		}
+	}
+	return out
 }
 
 // Routers reads every region's router (GET /regions), clock aligned; a

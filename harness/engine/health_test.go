@@ -34,3 +34,24 @@ func TestStoppedDuringExcludesOnlyTheFrozenRegionsWait(t *testing.T) {
 		}
 	}
 }
+
+// Only an ejection that kept the region out at or after the heal makes
+// its failback wait one out; one that began after the heal counts (a try
+// sent into the fault failed late), one over before the heal does not.
+func TestEjectedAfter(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	tr := func(region, from, to string, at int) topology.Transition {
+		return topology.Transition{Region: region, From: from, To: to, At: ms(at)}
+	}
+	got := ejectedAfter([]topology.Transition{
+		tr("a", "active", "ejected", 100), tr("a", "ejected", "active", 400), // over before the heal at 1000
+		tr("b", "down", "ejected", 1002), tr("b", "ejected", "active", 1900), // begun after the heal
+		tr("c", "active", "ejected", 900),                                    // still ejected
+		tr("d", "active", "ejected", 50), tr("d", "ejected", "active", 1500), // begun long before, lasting past the heal
+	}, ms(1000))
+	want := map[string]bool{"b": true, "c": true, "d": true}
+	if len(got) != len(want) || !got["b"] || !got["c"] || !got["d"] {
+		t.Fatalf("ejected %v, want %v", got, want)
+	}
+}
