@@ -349,8 +349,8 @@ func TestColdStartPullFromPeers(t *testing.T) {
 	if _, ok, _ := cold.cache.Get(ctx, old.Key); ok {
 		t.Fatal("entry older than the staleness bound was exported")
 	}
-	if st, wst := cold.rep.Stats(), warm.rep.Stats(); st.Pulled != 3 || wst.Exported != 3 {
-		t.Fatalf("stats cold=%+v warm=%+v", st, wst)
+	if st, wst := cold.rep.Stats(), warm.rep.Stats(); st.Pulled != 3 || wst.Exported != 3 || st.PullUnansweredPeers != 1 {
+		t.Fatalf("stats cold=%+v warm=%+v (want the down peer counted unanswered)", st, wst)
 	}
 
 	// With every peer unreachable the caller learns it.
@@ -363,6 +363,29 @@ func TestColdStartPullFromPeers(t *testing.T) {
 	bad.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}})
 	if _, err := bad.rep.PullFromPeers(ctx); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("pull with a wrong secret = %v, want HTTP 401", err)
+	}
+	// A peer that answered, with an error, is not "unanswered": the
+	// harness excuses only peers too slow or unreachable.
+	if st := bad.rep.Stats(); st.PullUnansweredPeers != 0 {
+		t.Fatalf("a refusing peer counted unanswered: %+v", st)
+	}
+	// One slower than the send timeout is.
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer slow.Close()
+	defer close(release) // first: Close waits for the handler
+	hurried := newRegion(t, "y", nil, func(c *ReplicatorConfig) { c.SendTimeout = 50 * time.Millisecond })
+	hurried.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}, {Name: "slow", URL: slow.URL}})
+	if _, err := hurried.rep.PullFromPeers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := hurried.rep.Stats(); st.PullUnansweredPeers != 1 || st.Pulled != 3 {
+		t.Fatalf("slow peer: %+v, want 1 unanswered and 3 pulled from the other", st)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -56,8 +57,12 @@ type ReplicatorStats struct {
 	RejectedStale     int64 // entries dropped as older than Staleness (or past their TTL)
 	RejectedInvalid   int64 // requests refused as malformed or too large
 	Pulled            int64 // entries stored by PullFromPeers
-	Exported          int64 // entries handed out by the export endpoint
-	Dropped           int64 // Broadcast entries dropped because the queue was full
+	// PullUnansweredPeers is how many peers did not answer the last
+	// PullFromPeers (unreachable, or not within the send timeout); a peer
+	// that answered with an error is not counted here.
+	PullUnansweredPeers int64
+	Exported            int64 // entries handed out by the export endpoint
+	Dropped             int64 // Broadcast entries dropped because the queue was full
 }
 
 // Replicator broadcasts new cache entries to peers and accepts theirs.
@@ -69,7 +74,7 @@ type Replicator struct {
 	startOnce sync.Once
 	done      chan struct{}
 
-	sent, sendErrors, received, rejectedSig, rejectedStale, rejectedInvalid, pulled, exported, dropped atomic.Int64
+	sent, sendErrors, received, rejectedSig, rejectedStale, rejectedInvalid, pulled, pullUnanswered, exported, dropped atomic.Int64
 }
 
 // NewReplicator validates cfg and applies defaults.
@@ -122,7 +127,7 @@ func (r *Replicator) Stats() ReplicatorStats {
 	return ReplicatorStats{
 		Sent: r.sent.Load(), SendErrors: r.sendErrors.Load(), Received: r.received.Load(),
 		RejectedSignature: r.rejectedSig.Load(), RejectedStale: r.rejectedStale.Load(),
-		RejectedInvalid: r.rejectedInvalid.Load(), Pulled: r.pulled.Load(),
+		RejectedInvalid: r.rejectedInvalid.Load(), Pulled: r.pulled.Load(), PullUnansweredPeers: r.pullUnanswered.Load(),
 		Exported: r.exported.Load(), Dropped: r.dropped.Load(),
 	}
 }
@@ -448,11 +453,12 @@ func (r *Replicator) PullFromPeers(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var (
-		mu    sync.Mutex
-		total int
-		errs  []error
-		asked int
-		wg    sync.WaitGroup
+		mu         sync.Mutex
+		total      int
+		errs       []error
+		unanswered int64
+		asked      int
+		wg         sync.WaitGroup
 	)
 	for _, p := range r.cfg.Peers() {
 		if p.Name == r.cfg.Region {
@@ -466,11 +472,16 @@ func (r *Replicator) PullFromPeers(ctx context.Context) (int, error) {
 			total += n
 			if err != nil {
 				errs = append(errs, err)
+				var ne net.Error
+				if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) {
+					unanswered++
+				}
 			}
 		})
 	}
 	wg.Wait()
 	r.pulled.Add(int64(total))
+	r.pullUnanswered.Store(unanswered)
 	if asked > 0 && len(errs) == asked {
 		return total, fmt.Errorf("cache pull: every peer failed: %w", errors.Join(errs...))
 	}

@@ -10,6 +10,7 @@ func (s *Server) registerReplicatorMetrics(r *metrics.Registry) {
 		r.CounterFunc("cache_warmup_received_total", "Warmup entries accepted from peers.", nil, func() []metrics.Sample { return []metrics.Sample{{}} })
 		r.CounterFunc("cache_warmup_rejected_total", "Warmup requests/entries refused, by reason.", []string{"reason"}, func() []metrics.Sample { return nil })
 		r.CounterFunc("cache_warmup_pulled_total", "Entries pulled from peers on a cold start.", nil, func() []metrics.Sample { return []metrics.Sample{{}} })
+		r.GaugeFunc("cache_warmup_pull_unanswered_peers", "Peers that did not answer the last cold-start pull (unreachable or too slow).", nil, func() []metrics.Sample { return []metrics.Sample{{}} })
 		return
 	}
 	r.CounterFunc("cache_warmup_received_total", "Warmup entries accepted from peers.", nil, func() []metrics.Sample {
@@ -25,6 +26,9 @@ func (s *Server) registerReplicatorMetrics(r *metrics.Registry) {
 	})
 	r.CounterFunc("cache_warmup_pulled_total", "Entries pulled from peers on a cold start.", nil, func() []metrics.Sample {
 		return []metrics.Sample{{Value: float64(rp.Stats().Pulled)}}
+	})
+	r.GaugeFunc("cache_warmup_pull_unanswered_peers", "Peers that did not answer the last cold-start pull (unreachable or too slow).", nil, func() []metrics.Sample {
+		return []metrics.Sample{{Value: float64(rp.Stats().PullUnansweredPeers)}}
 	})
 	r.CounterFunc("cache_warmup_sent_total", "Entries delivered to peers.", nil, func() []metrics.Sample {
 		return []metrics.Sample{{Value: float64(rp.Stats().Sent)}}

@@ -778,8 +778,9 @@ func row6(ctx context.Context, r *run) error {
 			hits++
 		}
 	}
-	var pulled float64
-	_ = r.Wait(ctx, 5*time.Second, a+" to report its pull of its peers' entries", func() bool {
+	// A's pull ran before it served: its metrics say how it went.
+	var pulled, unanswered float64
+	_ = r.Wait(ctx, 5*time.Second, a+"'s metrics", func() bool {
 		m, err := r.Cluster.Metrics(ctx, a)
 		if err != nil {
 			return false
@@ -787,8 +788,17 @@ func row6(ctx context.Context, r *run) error {
 		// pulled only: live broadcasts from the background traffic arrive
 		// whether or not the cold region asked for its peers' entries
 		pulled = topology.MetricSum(m, "cache_warmup_pulled_total", nil)
-		return pulled > 0
+		unanswered = topology.MetricSum(m, "cache_warmup_pull_unanswered_peers", nil)
+		return true
 	})
+	if unanswered > 0 {
+		// Peers that do not answer within the send timeout (health.timeout)
+		// leave A to serve cold, by design: the warm start did not form. A
+		// peer that answered with an error is not excused here.
+		r.Out.Add(check.Seen("warmup-pull-answered("+a+")", false, unanswered,
+			"%.0f of %s's peers did not answer its pull within its send timeout (region_health.timeout %s): it served cold by design; warm-before-serving is not judged", unanswered, a, r.Spec.RegionHealthTimeout))
+		return engine.ErrNoScenario
+	}
 	r.Out.Add(check.Live("replicator-receives-entries("+a+")", pulled > 0, pulled, "%s pulled %.0f cache entries from its peers after the cold restart", a, pulled))
 
 	// Entries fresher than the staleness bound when A pulled them (before
