@@ -52,20 +52,6 @@ func (s *RouterStatus) AlignClock(received time.Time) {
 	s.ClockAligned = true
 }
 
-// MaxRoundLateness is the largest lateness among the region's health rounds
-// that started at or after since (caller's clock), and how many there were;
-// (0, 0) unless ClockAligned.
-func (s RouterStatus) MaxRoundLateness(since time.Time) (time.Duration, int) {
-	if !s.ClockAligned {
-		return 0, 0
-	}
-	return roundsLateness(s.Health, since)
-}
-
-// Dropped reports whether the router no longer keeps every transition it
-// made: a replay from the kept ones starts mid-history.
-func (s RouterStatus) Dropped() bool { return s.TransitionsTotal > int64(len(s.Transitions)) }
-
 // ReadRouter reads region r's GET /regions with the admin token and aligns
 // its clock.
 func ReadRouter(ctx context.Context, cl *http.Client, r Region, token string) (RouterStatus, error) {
