@@ -127,11 +127,7 @@ func (r *Run) TrafficReturns(ctx context.Context) {
 			ops = append(ops, op)
 		}
 	}
-	weights := map[string]int{}
-	for _, reg := range r.Spec.Regions {
-		weights[reg.Name] = reg.Weight
-	}
-	res := check.WeightSplit(ops, weights, r.Env.Alpha())
+	res := check.WeightSplit(ops, r.Spec.Weights(), r.Env.Alpha())
 	res.Name = "traffic-returns-to-weights"
 	r.Out.Add(res)
 }

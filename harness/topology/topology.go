@@ -242,6 +242,15 @@ func (s Spec) LBConfig() lb.Config {
 	return c
 }
 
+// Weights maps each region to its configured weight.
+func (s Spec) Weights() map[string]int {
+	w := make(map[string]int, len(s.Regions))
+	for _, r := range s.Regions {
+		w[r.Name] = r.Weight
+	}
+	return w
+}
+
 // Logf writes one progress line to s.Log when set.
 func (s Spec) Logf(format string, args ...any) {
 	if s.Log != nil {

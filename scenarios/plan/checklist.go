@@ -73,11 +73,7 @@ func checkWeights(ctx context.Context, r *run) error {
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		cl.CreateSession(ctx, history.KindCreate, fmt.Sprintf("w%d", i), "", fmt.Sprintf("s-w-%d-%d", r.Spec.Seed, i))
 	}
-	weights := map[string]int{}
-	for _, reg := range r.Spec.Regions {
-		weights[reg.Name] = reg.Weight
-	}
-	r.Out.Add(check.WeightSplit(r.History.Ops(), weights, r.Env.Alpha()))
+	r.Out.Add(check.WeightSplit(r.History.Ops(), r.Spec.Weights(), r.Env.Alpha()))
 	return nil
 }
 
