@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/runtime/config/flagset"
+	"github.com/agentops/failover-harness/runtime/httpsafe"
 )
 
 // Checkpoint policies (SPEC §2).
@@ -55,6 +56,8 @@ type Config struct {
 	// ClockOffset skews every wall-clock read of this region (may be
 	// negative): how the harness simulates regions whose clocks disagree.
 	ClockOffset time.Duration `yaml:"clock_offset" help:"shift this region's wall clock, may be negative, |x| <= 24h"`
+	// HTTP bounds what one client can hold of the server (runtime/httpsafe).
+	HTTP httpsafe.Limits `yaml:"http"`
 }
 
 // MaxClockOffset bounds |clock_offset|.
@@ -148,6 +151,7 @@ func Default() Config {
 		Failover:         Failover{Auto: true},
 		Cache:            Cache{TTL: 10 * time.Minute, Staleness: 30 * time.Second, Replicate: true, WarmOnStart: true},
 		ShutdownTimeout:  10 * time.Second,
+		HTTP:             httpsafe.Defaults(),
 	}
 }
 
@@ -299,6 +303,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be > 0")
+	}
+	if err := c.HTTP.Validate("http"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
 		bad("clock_offset", "%s must be within ±%s", c.ClockOffset, MaxClockOffset)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/runtime/config/flagset"
+	"github.com/agentops/failover-harness/runtime/httpsafe"
 )
 
 // RegionConfig is one weighted record.
@@ -72,6 +73,8 @@ type Config struct {
 	// ejection deadlines alike), so tests can prove that callers never
 	// compare the LB's clock with their own. Zero in production.
 	ClockOffset time.Duration `yaml:"clock_offset" help:"shift every wall time the LB reads (tests only), |x| <= 24h"`
+	// HTTP bounds what one client can hold of the LB (runtime/httpsafe).
+	HTTP httpsafe.Limits `yaml:"http"`
 }
 
 // MaxClockOffset bounds ClockOffset either way.
@@ -86,6 +89,7 @@ func Default() Config {
 		Retry:   RetryConfig{Enabled: true, Attempts: 2, PerTryTimeout: 2 * time.Second},
 		Alert:   AlertConfig{Name: "NoHealthyRegion"},
 		Seed:    1,
+		HTTP:    httpsafe.Defaults(),
 	}
 }
 
@@ -184,6 +188,9 @@ func (c Config) Validate() error {
 	}
 	if c.Alert.Name == "" {
 		return errors.New("alert.name: must not be empty")
+	}
+	if err := c.HTTP.Validate("http"); err != nil {
+		return err
 	}
 	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
 		return fmt.Errorf("clock_offset: must be between -%v and %v, got %v", MaxClockOffset, MaxClockOffset, c.ClockOffset)

@@ -102,6 +102,8 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 		"outlier.enabled", "outlier.consecutive_failures", "outlier.ejection",
 		"retry.enabled", "retry.attempts", "retry.per_try_timeout",
 		"alert.webhook", "alert.name", "seed", "clock_offset",
+		"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
+		"http.max_header_bytes", "http.max_in_flight", "http.retry_after",
 	}
 	fs := Flags()
 	var args []string
@@ -119,6 +121,8 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 			v = "-750ms"
 		case f.Type == "duration":
 			v = "750ms"
+		case f.Path == "http.max_header_bytes":
+			v = "8192"
 		case f.Type == "int":
 			v = "4"
 		case f.Path == "health.path":

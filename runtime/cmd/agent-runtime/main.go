@@ -25,6 +25,7 @@ import (
 	"github.com/agentops/failover-harness/runtime/cache"
 	"github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/failover"
+	"github.com/agentops/failover-harness/runtime/httpsafe"
 	"github.com/agentops/failover-harness/runtime/model"
 	"github.com/agentops/failover-harness/runtime/region"
 	"github.com/agentops/failover-harness/runtime/server"
@@ -180,7 +181,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 		}
 	}
 
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: cfg.Health.Timeout * 2, IdleTimeout: time.Minute}
+	httpSrv := httpsafe.Server(srv.Handler(), cfg.HTTP, log, nil)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

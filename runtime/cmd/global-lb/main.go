@@ -15,13 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/agentops/failover-harness/runtime/httpsafe"
 	"github.com/agentops/failover-harness/runtime/lb"
 )
 
@@ -82,12 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "global-lb: listen: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           l.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpsafe.Server(l.Handler(), cfg.HTTP, logger, nil)
 	lbCtx, cancelLB := context.WithCancel(ctx)
 	defer cancelLB()
 	l.Start(lbCtx)
