@@ -89,8 +89,8 @@ func TestRunSelectRowsKeepsPlanOrder(t *testing.T) {
 		t.Fatalf("plan-3,plan-1 selected %v", got)
 	}
 	all := labels()
-	if len(all) < 8 || all[0] != "plan-1" || all[len(all)-1] != "checklist" {
-		t.Fatalf("default selection %v, want every plan row then the checklist", all)
+	if len(all) < 8 || all[0] != "plan-1" || all[7] != "checklist" || all[len(all)-1] != "security" {
+		t.Fatalf("default selection %v, want every plan row, then the checklist, then the security rows", all)
 	}
 	for _, l := range labels("checklist") {
 		if l != "checklist" {

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 
 	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/lb"
 )
 
@@ -81,9 +83,17 @@ func (v *validator) runtime() {
 			v.errf(path, "%s refuses it: %s", binary, msg)
 		}
 	}
+	// Placeholder keys, valid and one pair per region as a provider makes
+	// them (derived from the names: nothing is signed with them).
+	keys := map[string]rtconfig.WarmupKeyPair{}
+	for _, r := range s.Regions {
+		seed := sha256.Sum256([]byte("placeholder warmup key " + r.Name))
+		keys[r.Name], _ = rtconfig.WarmupKeyPairFromSeed(seed[:])
+	}
 	for _, r := range s.Regions {
 		rc := s.RegionConfig(r.Name)
-		rc.AdminToken, rc.WarmupSecret = "placeholder", "placeholder"
+		rc.AdminToken = "placeholder"
+		rc.SetWarmupKeys(keys)
 		for j := range rc.Regions {
 			rc.Regions[j].Endpoint = fmt.Sprintf("http://region-%d.invalid", j)
 		}

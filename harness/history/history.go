@@ -40,7 +40,10 @@ type Op struct {
 	Durable        bool   `json:"durable,omitempty"`
 	Duplicate      bool   `json:"duplicate,omitempty"`
 	Cache          string `json:"cache,omitempty"`
-	Error          string `json:"error,omitempty"`
+	// Tools names the tool calls of the reply (a poisoned cache entry shows
+	// here as a tool call the user never asked for).
+	Tools []string `json:"tools,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // OK reports a 2xx answer.

@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -44,7 +45,7 @@ func TestConcurrentAddAndRoundTrip(t *testing.T) {
 	}
 	a, b := h.Ops(), back.Ops()
 	for i := range a {
-		if a[i] != b[i] {
+		if !reflect.DeepEqual(a[i], b[i]) {
 			t.Fatalf("op %d differs after round trip: %+v vs %+v", i, a[i], b[i])
 		}
 	}

@@ -208,7 +208,9 @@ func (s Spec) RegionConfig(name string) rtconfig.Config {
 		HealthyThreshold: s.RegionHealthyThreshold, UnhealthyThreshold: s.RegionUnhealthyThreshold,
 	}
 	c.Failover.Auto = true
-	c.Cache = rtconfig.Cache{TTL: s.CacheTTL, Staleness: s.WarmupStaleness, Replicate: s.Replicate, WarmOnStart: s.WarmOnStart}
+	// Fields, not a literal: the runtime's other cache defaults (replay
+	// window, nonce cache) stay as it sets them.
+	c.Cache.TTL, c.Cache.Staleness, c.Cache.Replicate, c.Cache.WarmOnStart = s.CacheTTL, s.WarmupStaleness, s.Replicate, s.WarmOnStart
 	c.Model.Latency = s.ModelLatency
 	for _, r := range s.Regions {
 		c.Regions = append(c.Regions, rtconfig.Region{Name: r.Name, Weight: r.Weight, Priority: r.Priority})
@@ -264,6 +266,13 @@ type Region struct {
 	URL    string // the region's front door (its gate) as the harness reaches it
 	Weight int
 	Direct string // the runtime itself, bypassing the gate; empty when unreachable
+}
+
+// PeerKeys is implemented by providers that made the regions' peer keys
+// (every provider here makes fresh ones per run): a security row signs with
+// them as a compromised or replaying peer would.
+type PeerKeys interface {
+	WarmupKeys() map[string]rtconfig.WarmupKeyPair
 }
 
 // GateControl drives the HTTP fault gate in front of a region.

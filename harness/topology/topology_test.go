@@ -55,7 +55,11 @@ func TestConfigsCarryTheSpecAndRoundTrip(t *testing.T) {
 	if s.RegionConfig("a").ClockOffset != 0 {
 		t.Error("clock offset of b given to a")
 	}
-	rc.AdminToken, rc.WarmupSecret = "tok", "sec"
+	rc.AdminToken = "tok"
+	rc.SetWarmupKeys(rtconfig.NewWarmupKeys("a", "b")) // what a provider adds
+	if rc.WarmupKey == "" || rc.Regions[0].WarmupPublicKey == "" || rc.Regions[0].WarmupPublicKey == rc.Regions[1].WarmupPublicKey {
+		t.Fatalf("peer keys: %+v", rc)
+	}
 	rc.Regions[0].Endpoint, rc.Regions[1].Endpoint = "http://127.0.0.1:1", "http://127.0.0.1:2"
 	b, err := yaml.Marshal(&rc)
 	if err != nil {

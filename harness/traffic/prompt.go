@@ -14,6 +14,6 @@ func (c *Client) SendPrompt(ctx context.Context, user, clientRegion, session, me
 	op, _ := c.do(ctx, history.Op{Kind: history.KindMessage, User: user, Client: clientRegion, Session: session, MessageID: messageID},
 		http.MethodPost, "/v1/sessions/"+session+"/messages",
 		map[string]string{"message_id": messageID, "content": content},
-		map[string]string{"Idempotency-Key": messageID})
+		map[string]string{"Idempotency-Key": messageID, SessionTokenHeader: SessionToken(session)})
 	return op
 }

@@ -134,6 +134,11 @@ type apiAnswer struct {
 		Role    string `json:"role"`
 		Version int64  `json:"version"`
 	} `json:"messages"`
+	Reply struct {
+		ToolCalls []struct {
+			Name string `json:"name"`
+		} `json:"tool_calls"`
+	} `json:"reply"`
 }
 
 // do sends one request and records it as op (kind/user/session/message set by caller).
@@ -188,6 +193,9 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 	if op.OK() && err == nil {
 		op.Version, op.Cache, op.Durable, op.Duplicate = ans.Version, ans.Cache, ans.Durable, ans.Duplicate
 		op.MessageVersion = ans.MessageVersion
+		for _, tc := range ans.Reply.ToolCalls {
+			op.Tools = append(op.Tools, tc.Name)
+		}
 		if op.Session == "" {
 			op.Session = ans.SessionID
 		}
@@ -201,7 +209,7 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 // reauth) a session with a client-chosen id.
 func (c *Client) CreateSession(ctx context.Context, kind, user, clientRegion, session string) history.Op {
 	op, _ := c.do(ctx, history.Op{Kind: kind, User: user, Client: clientRegion, Session: session},
-		http.MethodPost, "/v1/sessions", map[string]string{"user_id": user, "session_id": session}, nil)
+		http.MethodPost, "/v1/sessions", map[string]string{"user_id": user, "session_id": session, "session_token": SessionToken(session)}, nil)
 	return op
 }
 
@@ -210,7 +218,7 @@ func (c *Client) SendMessage(ctx context.Context, user, clientRegion, session, m
 	op, _ := c.do(ctx, history.Op{Kind: history.KindMessage, User: user, Client: clientRegion, Session: session, MessageID: messageID},
 		http.MethodPost, "/v1/sessions/"+session+"/messages",
 		map[string]string{"message_id": messageID, "content": "hello " + messageID},
-		map[string]string{"Idempotency-Key": messageID})
+		map[string]string{"Idempotency-Key": messageID, SessionTokenHeader: SessionToken(session)})
 	return op
 }
 
@@ -230,7 +238,7 @@ type Conversation struct {
 // ReadSession reads a session's conversation (kind read).
 func (c *Client) ReadSession(ctx context.Context, user, clientRegion, session string) (history.Op, Conversation) {
 	op, ans := c.do(ctx, history.Op{Kind: history.KindRead, User: user, Client: clientRegion, Session: session},
-		http.MethodGet, "/v1/sessions/"+session, nil, nil)
+		http.MethodGet, "/v1/sessions/"+session, nil, map[string]string{SessionTokenHeader: SessionToken(session)})
 	conv := Conversation{Session: session, Version: ans.Version, Messages: len(ans.Messages)}
 	for _, m := range ans.Messages {
 		if m.Role == "user" || m.Role == "" {

@@ -69,7 +69,9 @@ type Result struct {
 	CacheHit bool
 	// Durable is true when the message was in the global store before the reply.
 	Durable bool
-	// Duplicate is true when message_id was already in the conversation.
+	// Duplicate is true when message_id was already acknowledged in this session: in the
+	// conversation, or in its id record (store.SeenID) once the bound trimmed it. For a
+	// trimmed one Reply holds only its id and version: the content is gone.
 	Duplicate bool
 	// RestoredFrom names the region that last wrote the session when this
 	// request restored it here (SPEC §5 defect 1: the PREVIOUS region).
@@ -148,7 +150,26 @@ type entry struct {
 // Errors.
 var (
 	ErrClosed = errors.New("agent: service closed")
+	// ErrSessionExists: CreateSession of a live id that the presented token does not
+	// own. Nothing of the session is returned.
+	ErrSessionExists = errors.New("session exists")
 )
+
+// notFound is what a caller without the session's token is told: exactly what an
+// unknown id gets, so a guesser cannot tell a taken id from a free one.
+func notFound(id string) error {
+	return fmt.Errorf("session %q: %w", id, store.ErrNotFound)
+}
+
+// expiredFor passes a store error on as token's caller may see it: an expiry is told
+// only to the session's owner (or, for a session without owner, to anyone); a
+// stranger is answered as for an unknown id.
+func expiredFor(id string, err error, token string) error {
+	if errors.Is(err, store.ErrExpired) && !store.ExpiredOwnedBy(err, token) {
+		return notFound(id)
+	}
+	return err
+}
 
 // New validates cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -250,9 +271,15 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// CreateSession creates sessionID (random when empty) in the global store,
-// or returns the live session with created=false when it already exists.
-func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (*store.Session, bool, error) {
+// CreateSession creates sessionID (random when empty) in the global store, owned by
+// token (only its hash is stored), or returns the live session with created=false
+// when token owns it (a client whose first answer was lost retries). A live session
+// that token does not own is ErrSessionExists. An expired id is created afresh for
+// any token: the re-authentication path.
+func (s *Service) CreateSession(ctx context.Context, userID, sessionID, token string) (*store.Session, bool, error) {
+	if token == "" { // every new session has an owner
+		return nil, false, errors.New("session_token: required")
+	}
 	if sessionID == "" {
 		sessionID = newID()
 	}
@@ -265,6 +292,10 @@ func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (
 		cur, err := s.cfg.Store.Get(ctx, sessionID)
 		switch {
 		case err == nil:
+			// Checked before adopt: a stranger's create changes nothing here.
+			if !cur.OwnedBy(token) {
+				return nil, false, fmt.Errorf("session %q: %w", sessionID, ErrSessionExists)
+			}
 			s.adopt(e, cur)
 			return cloneSession(cur), false, nil
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExpired):
@@ -274,11 +305,12 @@ func (s *Service) CreateSession(ctx context.Context, userID, sessionID string) (
 		now := s.cfg.Now()
 		sess := &store.Session{
 			ID: sessionID, UserID: userID, Version: 1, State: map[string]string{},
-			LastActiveRegion: s.cfg.Region, LastActiveAt: now,
+			LastActiveRegion: s.cfg.Region, LastActiveAt: now, Owner: store.OwnerHash(token),
 		}
 		if _, err := s.cfg.Store.Put(ctx, sess); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				// Another region created it between our read and write: return theirs.
+				// Another region created it between our read and write: return theirs
+				// (after the owner check above, on the next read).
 				s.conflicts.Add(1)
 				continue
 			}
@@ -313,15 +345,21 @@ func (s *Service) setInfo(e *entry, sess *store.Session) {
 	s.mu.Unlock()
 }
 
-// load returns the session for e: the in-memory copy when the policy keeps
-// one, else a consistent read (lazy restore: nothing is scanned eagerly).
-func (s *Service) load(ctx context.Context, e *entry) (*store.Session, string, error) {
+// load returns the session for e if token owns it: the in-memory copy when the
+// policy keeps one, else a consistent read (lazy restore: nothing is scanned
+// eagerly). A session token does not own is ErrNotFound, decided before anything
+// else looks at the session (its id record, the model, a write, the restore count).
+func (s *Service) load(ctx context.Context, e *entry, token string) (*store.Session, string, error) {
 	now := s.cfg.Now()
 	if e.sess != nil {
 		if !now.Before(e.sess.ExpiresAt) {
+			exp := &store.ExpiredError{SessionID: e.id, ExpiredAt: e.sess.ExpiresAt, Owner: e.sess.Owner}
 			s.forget(e)
 			e.sess = nil
-			return nil, "", fmt.Errorf("session %q: %w", e.id, store.ErrExpired)
+			return nil, "", expiredFor(e.id, exp, token)
+		}
+		if !e.sess.OwnedBy(token) {
+			return nil, "", notFound(e.id)
 		}
 		return e.sess, "", nil
 	}
@@ -330,7 +368,10 @@ func (s *Service) load(ctx context.Context, e *entry) (*store.Session, string, e
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExpired) {
 			s.forget(e)
 		}
-		return nil, "", err
+		return nil, "", expiredFor(e.id, err, token)
+	}
+	if !sess.OwnedBy(token) {
+		return nil, "", notFound(e.id)
 	}
 	// Capture the previous region BEFORE anything overwrites it (SPEC §5 defect 1).
 	prev := sess.LastActiveRegion
@@ -351,8 +392,10 @@ func (s *Service) load(ctx context.Context, e *entry) (*store.Session, string, e
 	return sess, from, nil
 }
 
-// PostMessage appends a user message and the agent's reply.
-func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content string) (Result, error) {
+// PostMessage appends a user message and the agent's reply, for the session's owner:
+// token must own the session, else it is ErrNotFound (before duplicate detection, the
+// model and any write).
+func (s *Service) PostMessage(ctx context.Context, sessionID, token, messageID, content string) (Result, error) {
 	if sessionID == "" {
 		return Result{}, errors.New("session_id: required")
 	}
@@ -365,21 +408,31 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content
 	}
 	defer e.mu.Unlock()
 
-	sess, from, err := s.load(ctx, e)
+	sess, from, err := s.load(ctx, e, token)
 	if err != nil {
 		return Result{}, err
 	}
-	if r, ok := duplicate(sess, messageID); ok {
+	// Idempotent for the session's life, not only while the message is kept: a retry
+	// must never run the model (and its tool calls) twice.
+	if r, ok := acknowledged(sess, messageID); ok {
 		r.Durable = s.cfg.Policy == OnAck || (!e.dirty && e.written >= sess.Version)
 		r.RestoredFrom = from
 		return r, nil
+	}
+	// A message whose session item would be too large even with an empty
+	// reply is refused before the model runs: its tool calls must not act for
+	// a message that is never acknowledged. (The reply's own size is checked
+	// once it is known: below, or by the store's guard.)
+	probe, _, _ := s.appendTurn(sess, messageID, content, model.Reply{}, s.cfg.Now(), sess.Version+1)
+	if err := store.CheckItemSize(probe); err != nil {
+		return Result{}, err
 	}
 	reply, hit, err := s.answer(ctx, sess, content)
 	if err != nil {
 		return Result{}, err
 	}
 	if s.cfg.Policy == OnAck {
-		res, err := s.writeOnAck(ctx, e, sess, messageID, content, reply)
+		res, err := s.writeOnAck(ctx, e, sess, token, messageID, content, reply)
 		if err != nil {
 			return Result{}, err
 		}
@@ -390,12 +443,15 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content
 
 	// periodic / on-mutation: the in-memory copy is authoritative while dirty.
 	now := s.cfg.Now()
-	sess.Version++ // every ack gets its own, increasing version; the next write uses it
-	user, asst := s.turn(sess, messageID, content, reply, now, sess.Version)
-	sess.Messages = bound(append(sess.Messages, user, asst), s.cfg.MaxMessages)
-	sess.LastActiveRegion = s.cfg.Region
-	sess.LastActiveAt = now
-	sess.ExpiresAt = now.Add(s.cfg.TTL)
+	// every ack gets its own, increasing version; the next write uses it
+	next, user, asst := s.appendTurn(sess, messageID, content, reply, now, sess.Version+1)
+	next.ExpiresAt = now.Add(s.cfg.TTL)
+	// This ack comes before the write: refuse now what the store would refuse later,
+	// so nothing is acknowledged that can never become durable.
+	if err := store.CheckItemSize(next); err != nil {
+		return Result{}, err
+	}
+	e.sess = next
 	e.dirty = true
 	res := Result{SessionID: sessionID, MessageID: messageID, CacheHit: hit, RestoredFrom: from}
 	if s.cfg.Policy == OnMutation && reply.HasMutation() {
@@ -405,7 +461,7 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, messageID, content
 		res.Durable = true
 	}
 	// Read back: a merge-strategy checkpoint may have stamped a higher version.
-	if r, ok := duplicate(e.sess, messageID); ok {
+	if r, ok := inConversation(e.sess, messageID); ok {
 		res.MessageVersion, res.Reply = r.MessageVersion, r.Reply
 	} else { // evicted at once by a tiny bound
 		res.MessageVersion, res.Reply = user.Version, asst
@@ -427,17 +483,29 @@ func (s *Service) turn(sess *store.Session, messageID, content string, reply mod
 	return user, asst
 }
 
+// appendTurn returns a copy of sess at version with the turn appended: the
+// id record gains the user message (recorded before the bound trims the
+// conversation, so no id leaves unrecorded) and the conversation is bounded.
+func (s *Service) appendTurn(sess *store.Session, messageID, content string, reply model.Reply, now time.Time, version int64) (*store.Session, store.Message, store.Message) {
+	next := cloneSession(sess)
+	next.Version = version
+	user, asst := s.turn(sess, messageID, content, reply, now, version)
+	all := append(next.Messages, user, asst)
+	next.Seen = store.RecordMessages(next.Seen, all)
+	next.Messages = bound(all, s.cfg.MaxMessages)
+	next.LastActiveRegion = s.cfg.Region
+	next.LastActiveAt = now
+	return next, user, asst
+}
+
 // writeOnAck appends to the loaded session and writes loaded+1; on a
 // version conflict it reloads once and retries with the same reply. Every
 // attempt builds the messages after its (re)load, so their version and
 // timestamp follow what is stored.
-func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session, messageID, content string, reply model.Reply) (Result, error) {
+func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session, token, messageID, content string, reply model.Reply) (Result, error) {
 	for attempt := 0; ; attempt++ {
-		next := cloneSession(sess)
-		next.Version = sess.Version + 1
-		user, asst := s.turn(sess, messageID, content, reply, s.cfg.Now(), next.Version)
-		next.Messages = bound(append(next.Messages, user, asst), s.cfg.MaxMessages)
-		next.LastActiveRegion = s.cfg.Region
+		// Built on each (re)load: the stored conversation and id record stay.
+		next, user, asst := s.appendTurn(sess, messageID, content, reply, s.cfg.Now(), sess.Version+1)
 		next.LastActiveAt = user.Timestamp
 		res, err := s.cfg.Store.Put(ctx, next)
 		if err == nil {
@@ -463,23 +531,35 @@ func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session,
 		}
 		s.conflicts.Add(1)
 		if sess, err = s.cfg.Store.Get(ctx, e.id); err != nil {
-			return Result{}, err
+			return Result{}, expiredFor(e.id, err, token)
+		}
+		// Meanwhile the session may have expired and been re-created by another
+		// owner (the store refuses a write that would change a live owner): its id
+		// record and conversation are not this caller's.
+		if !sess.OwnedBy(token) {
+			return Result{}, notFound(e.id)
 		}
 		// The concurrent writer may have been a retry of this very message.
-		if r, ok := duplicate(sess, messageID); ok {
+		if r, ok := acknowledged(sess, messageID); ok {
 			r.Durable = true
 			return r, nil
 		}
 	}
 }
 
-// restamp moves messages acknowledged at version from to version to (the
-// version a merge-strategy store actually wrote them at). Only this region's
-// unsaved messages carry from: it is above every version loaded from the store.
-func restamp(msgs []store.Message, from, to int64) {
-	for i := range msgs {
-		if msgs[i].Version == from {
-			msgs[i].Version = to
+// restamp moves messages (and their id record entries) acknowledged at
+// version from to version to (the version a merge-strategy store actually
+// wrote them at). Only this region's unsaved messages carry from: it is above
+// every version loaded from the store.
+func restamp(sess *store.Session, from, to int64) {
+	for i := range sess.Messages {
+		if sess.Messages[i].Version == from {
+			sess.Messages[i].Version = to
+		}
+	}
+	for i := range sess.Seen {
+		if sess.Seen[i].Version == from {
+			sess.Seen[i].Version = to
 		}
 	}
 }
@@ -501,7 +581,7 @@ func (s *Service) checkpoint(ctx context.Context, e *entry) error {
 			s.checkpoints.Add(1)
 			s.reportOverwrite(e.id, res)
 			if res.Version > snap.Version {
-				restamp(e.sess.Messages, snap.Version, res.Version)
+				restamp(e.sess, snap.Version, res.Version)
 				e.sess.Version = res.Version
 			}
 			e.sess.ExpiresAt = snap.ExpiresAt
@@ -524,9 +604,21 @@ func (s *Service) checkpoint(ctx context.Context, e *entry) error {
 			s.checkpointErrs.Add(1)
 			return gerr
 		}
+		if cur.Owner != e.sess.Owner {
+			// The session expired in the store and another owner re-created it (the
+			// store refused this write for it). Merging would show this conversation
+			// to the new owner: the unsaved messages of the expired session are dropped.
+			s.checkpointErrs.Add(1)
+			e.sess, e.dirty = nil, false
+			s.forget(e)
+			return fmt.Errorf("session %q: re-created by another owner, unsaved messages of the expired session dropped: %w", e.id, store.ErrExpired)
+		}
 		merged := cloneSession(cur)
 		// By version, not timestamp: regions' clocks differ.
-		merged.Messages = bound(store.MergeMessages(cur.Messages, e.sess.Messages), s.cfg.MaxMessages)
+		all := store.MergeMessages(cur.Messages, e.sess.Messages)
+		// Both ids records survive the reload: a retry of either side's message stays a duplicate.
+		merged.Seen = store.RecordMessages(store.MergeSeen(cur.Seen, e.sess.Seen), all)
+		merged.Messages = bound(all, s.cfg.MaxMessages)
 		merged.Version = max(cur.Version, e.sess.Version) + 1
 		merged.LastActiveRegion = s.cfg.Region
 		merged.LastActiveAt = e.sess.LastActiveAt
@@ -609,15 +701,16 @@ func (s *Service) EndSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// GetSession returns the conversation: the in-memory copy when this region
-// holds one, else a consistent read from the store.
-func (s *Service) GetSession(ctx context.Context, id string) (*store.Session, error) {
+// GetSession returns the conversation to its owner (token must own it, else
+// ErrNotFound): the in-memory copy when this region holds one, else a consistent
+// read from the store.
+func (s *Service) GetSession(ctx context.Context, id, token string) (*store.Session, error) {
 	e, err := s.lock(id)
 	if err != nil {
 		return nil, err
 	}
 	defer e.mu.Unlock()
-	sess, _, err := s.load(ctx, e)
+	sess, _, err := s.load(ctx, e, token)
 	if err != nil {
 		return nil, err
 	}
@@ -715,9 +808,28 @@ func (s *Service) Close(ctx context.Context) error {
 
 func replyID(messageID string) string { return messageID + ":reply" }
 
-// duplicate finds messageID in sess and returns the stored reply and the
-// version the stored message carries (its reply's when the bound evicted it).
-func duplicate(sess *store.Session, messageID string) (Result, bool) {
+// acknowledged reports whether messageID was already acknowledged in sess:
+// from the conversation when it is still there (with its stored reply), else
+// from the session's id record, whose entry gives the version it was stored at
+// and only the reply's id (its content was trimmed with it).
+func acknowledged(sess *store.Session, messageID string) (Result, bool) {
+	if r, ok := inConversation(sess, messageID); ok {
+		return r, true
+	}
+	v, ok := store.LookupSeen(sess.Seen, messageID)
+	if !ok {
+		return Result{}, false
+	}
+	return Result{
+		SessionID: sess.ID, MessageID: messageID, Version: sess.Version, MessageVersion: v, Duplicate: true,
+		Reply: store.Message{ID: replyID(messageID), Role: "assistant", Version: v},
+	}, true
+}
+
+// inConversation finds messageID in sess's conversation and returns the
+// stored reply and the version the stored message carries (its reply's when
+// the bound evicted it).
+func inConversation(sess *store.Session, messageID string) (Result, bool) {
 	var user, reply *store.Message
 	for i := range sess.Messages {
 		switch sess.Messages[i].ID {
@@ -750,6 +862,7 @@ func bound(msgs []store.Message, n int) []store.Message {
 func cloneSession(s *store.Session) *store.Session {
 	c := *s
 	c.Messages = append([]store.Message(nil), s.Messages...)
+	c.Seen = slices.Clone(s.Seen)
 	if s.State != nil {
 		c.State = make(map[string]string, len(s.State))
 		for k, v := range s.State {

@@ -61,15 +61,15 @@ func TestCreateSession(t *testing.T) {
 	clk := newClock()
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, OnAck, 0, nil)
-	s, created, err := a.CreateSession(ctx, "u1", "s1")
+	s, created, err := a.CreateSession(ctx, "u1", "s1", tok)
 	if err != nil || !created || s.Version != 1 || s.ExpiresAt.IsZero() {
 		t.Fatalf("create: %+v %v %v", s, created, err)
 	}
-	s2, created, err := a.CreateSession(ctx, "u1", "s1")
+	s2, created, err := a.CreateSession(ctx, "u1", "s1", tok)
 	if err != nil || created || s2.Version != 1 {
 		t.Fatalf("re-create must return the live session: %+v %v %v", s2, created, err)
 	}
-	s3, created, err := a.CreateSession(ctx, "u2", "")
+	s3, created, err := a.CreateSession(ctx, "u2", "", tok)
 	if err != nil || !created || s3.ID == "" || s3.ID == "s1" {
 		t.Fatalf("generated id: %+v %v", s3, err)
 	}
@@ -82,11 +82,11 @@ func TestOnAckDurableVersionsAndBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		r, err := a.PostMessage(ctx, "s", fmt.Sprintf("m%d", i), fmt.Sprintf("hello %d", i))
+		r, err := a.PostMessage(ctx, "s", tok, fmt.Sprintf("m%d", i), fmt.Sprintf("hello %d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,11 +109,11 @@ func TestOnAckStoreDownNoAck(t *testing.T) {
 	clk := newClock()
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, OnAck, 0, nil)
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	st.setDown(true)
-	if _, err := a.PostMessage(ctx, "s", "m1", "hi"); !errors.Is(err, store.ErrUnavailable) {
+	if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
 }
@@ -124,21 +124,21 @@ func TestIdempotentByMessageID(t *testing.T) {
 			clk := newClock()
 			st := newMemStore(clk.Now, time.Hour)
 			a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
-			if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 				t.Fatal(err)
 			}
-			r1, err := a.PostMessage(ctx, "s", "m1", "hello")
+			r1, err := a.PostMessage(ctx, "s", tok, "m1", "hello")
 			if err != nil {
 				t.Fatal(err)
 			}
-			r2, err := a.PostMessage(ctx, "s", "m1", "hello again")
+			r2, err := a.PostMessage(ctx, "s", tok, "m1", "hello again")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !r2.Duplicate || r2.Reply.Content != r1.Reply.Content || r2.Reply.ID != r1.Reply.ID {
 				t.Fatalf("duplicate not detected: %+v vs %+v", r2, r1)
 			}
-			got, _ := a.GetSession(ctx, "s")
+			got, _ := a.GetSession(ctx, "s", tok)
 			if len(got.Messages) != 2 {
 				t.Fatalf("duplicate appended: %+v", got.Messages)
 			}
@@ -168,16 +168,16 @@ func TestOnAckConflictReloadsOnceAndRetries(t *testing.T) {
 	b := newSvc(t, "eu-west-1", mem, clk, OnAck, 0, nil)
 	rs := &raceStore{memStore: mem}
 	a := newSvc(t, "us-east-1", rs, clk, OnAck, 0, nil)
-	if _, _, err := b.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := b.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	// B writes v2 after A has read v1 and before A writes.
 	rs.interfer = func() {
-		if _, err := b.PostMessage(ctx, "s", "b1", "from b"); err != nil {
+		if _, err := b.PostMessage(ctx, "s", tok, "b1", "from b"); err != nil {
 			t.Error(err)
 		}
 	}
-	r, err := a.PostMessage(ctx, "s", "a1", "from a")
+	r, err := a.PostMessage(ctx, "s", tok, "a1", "from a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,16 +208,16 @@ func TestRestoreReportsPreviousRegion(t *testing.T) {
 			a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
 			var logs bytes.Buffer
 			b := newSvc(t, "eu-west-1", st, clk, p, time.Hour, slog.New(slog.NewJSONHandler(&logs, nil)))
-			if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.PostMessage(ctx, "s", "m1", "hi"); err != nil {
+			if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := a.FlushAll(ctx); err != nil {
 				t.Fatal(err)
 			}
-			r, err := b.PostMessage(ctx, "s", "m2", "hi from b")
+			r, err := b.PostMessage(ctx, "s", tok, "m2", "hi from b")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,13 +252,13 @@ func TestRestoreUsesLoadedSnapshot(t *testing.T) {
 			st := newMemStore(clk.Now, time.Hour)
 			a := newSvc(t, "us-east-1", st, clk, OnAck, 0, nil)
 			b := newSvc(t, "eu-west-1", st, clk, p, time.Hour, nil)
-			if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.PostMessage(ctx, "s", "a1", "hi"); err != nil {
+			if _, err := a.PostMessage(ctx, "s", tok, "a1", "hi"); err != nil {
 				t.Fatal(err)
 			}
-			r, err := b.PostMessage(ctx, "s", "b1", "continue")
+			r, err := b.PostMessage(ctx, "s", tok, "b1", "continue")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,14 +284,14 @@ func TestPeriodicLoopPerSession(t *testing.T) {
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, Periodic, 5*time.Millisecond, nil)
 	for _, id := range []string{"s1", "s2"} {
-		if _, _, err := a.CreateSession(ctx, "u", id); err != nil {
+		if _, _, err := a.CreateSession(ctx, "u", id, tok); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := a.Stats().ActiveLoops; n != 2 {
 		t.Fatalf("want one loop per session (2), got %d", n)
 	}
-	if _, err := a.PostMessage(ctx, "s1", "m1", "one"); err != nil {
+	if _, err := a.PostMessage(ctx, "s1", tok, "m1", "one"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.EndSession(ctx, "s1"); err != nil {
@@ -304,7 +304,7 @@ func TestPeriodicLoopPerSession(t *testing.T) {
 		t.Fatalf("EndSession final checkpoint missing: %+v", got)
 	}
 	// s2's loop still runs: a new message gets checkpointed without any flush.
-	r, err := a.PostMessage(ctx, "s2", "m1", "two")
+	r, err := a.PostMessage(ctx, "s2", tok, "m1", "two")
 	if err != nil || r.Durable {
 		t.Fatalf("periodic ack must be non-durable: %+v %v", r, err)
 	}
@@ -321,11 +321,11 @@ func TestPeriodicCheckpointFreshVersions(t *testing.T) {
 	clk := newClock()
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, Periodic, 5*time.Millisecond, nil)
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
-		if _, err := a.PostMessage(ctx, "s", fmt.Sprintf("m%d", i), "x"); err != nil {
+		if _, err := a.PostMessage(ctx, "s", tok, fmt.Sprintf("m%d", i), "x"); err != nil {
 			t.Fatal(err)
 		}
 		want := 2 * i
@@ -358,15 +358,15 @@ func TestFlushAllAwaitedFreshVersions(t *testing.T) {
 	a := newSvc(t, "us-east-1", st, clk, Periodic, time.Hour, nil)
 	b := newSvc(t, "eu-west-1", st, clk, OnAck, 0, nil)
 	for _, id := range []string{"s1", "s2"} {
-		if _, _, err := a.CreateSession(ctx, "u", id); err != nil {
+		if _, _, err := a.CreateSession(ctx, "u", id, tok); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.PostMessage(ctx, id, "a1", "hello"); err != nil {
+		if _, err := a.PostMessage(ctx, id, tok, "a1", "hello"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Meanwhile B wrote s2 (v2), the version A's dirty copy also has.
-	if _, err := b.PostMessage(ctx, "s2", "b1", "from b"); err != nil {
+	if _, err := b.PostMessage(ctx, "s2", tok, "b1", "from b"); err != nil {
 		t.Fatal(err)
 	}
 	n, err := a.FlushAll(ctx)
@@ -390,17 +390,17 @@ func TestOnMutationCheckpointsOnlyAfterMutations(t *testing.T) {
 	clk := newClock()
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, OnMutation, 0, nil)
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
-	r, err := a.PostMessage(ctx, "s", "m1", "what's up")
+	r, err := a.PostMessage(ctx, "s", tok, "m1", "what's up")
 	if err != nil || r.Durable {
 		t.Fatalf("plain message: %+v %v", r, err)
 	}
 	if n := len(st.putsFor("s")); n != 1 {
 		t.Fatalf("plain message written: %d puts", n)
 	}
-	r, err = a.PostMessage(ctx, "s", "m2", "create issue login broken")
+	r, err = a.PostMessage(ctx, "s", tok, "m2", "create issue login broken")
 	if err != nil || !r.Durable || len(r.Reply.ToolCalls) != 1 {
 		t.Fatalf("mutation: %+v %v", r, err)
 	}
@@ -419,23 +419,23 @@ func TestExpiredSession(t *testing.T) {
 			clk := newClock()
 			st := newMemStore(clk.Now, time.Hour)
 			a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
-			if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.PostMessage(ctx, "s", "m1", "hi"); err != nil {
+			if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := a.FlushAll(ctx); err != nil {
 				t.Fatal(err)
 			}
 			clk.Advance(time.Hour + time.Second)
-			if _, err := a.PostMessage(ctx, "s", "m2", "hi"); !errors.Is(err, store.ErrExpired) {
+			if _, err := a.PostMessage(ctx, "s", tok, "m2", "hi"); !errors.Is(err, store.ErrExpired) {
 				t.Fatalf("want ErrExpired, got %v", err)
 			}
-			if _, err := a.GetSession(ctx, "s"); !errors.Is(err, store.ErrExpired) {
+			if _, err := a.GetSession(ctx, "s", tok); !errors.Is(err, store.ErrExpired) {
 				t.Fatalf("want ErrExpired, got %v", err)
 			}
-			if _, err := a.GetSession(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			if _, err := a.GetSession(ctx, "nope", tok); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("want ErrNotFound, got %v", err)
 			}
 			eventually(t, 5*time.Second, "expired session's loop to stop", func() bool { return a.Stats().ActiveLoops == 0 })
@@ -450,10 +450,10 @@ func TestCloseFlushesAndStopsLoops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.PostMessage(ctx, "s", "m1", "hi"); err != nil {
+	if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Close(ctx); err != nil {
@@ -463,7 +463,7 @@ func TestCloseFlushesAndStopsLoops(t *testing.T) {
 	if len(got.Messages) != 2 || a.Stats().ActiveLoops != 0 {
 		t.Fatalf("close: %+v loops=%d", got, a.Stats().ActiveLoops)
 	}
-	if _, err := a.PostMessage(ctx, "s", "m2", "hi"); !errors.Is(err, ErrClosed) {
+	if _, err := a.PostMessage(ctx, "s", tok, "m2", "hi"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("post after close: %v", err)
 	}
 }
@@ -473,12 +473,12 @@ func TestSessionsListing(t *testing.T) {
 	st := newMemStore(clk.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clk, OnAck, 0, nil)
 	for _, id := range []string{"b", "a"} {
-		if _, _, err := a.CreateSession(ctx, "u", id); err != nil {
+		if _, _, err := a.CreateSession(ctx, "u", id, tok); err != nil {
 			t.Fatal(err)
 		}
 	}
 	clk.Advance(10 * time.Minute)
-	if _, err := a.PostMessage(ctx, "a", "m1", "hi"); err != nil {
+	if _, err := a.PostMessage(ctx, "a", tok, "m1", "hi"); err != nil {
 		t.Fatal(err)
 	}
 	all := a.Sessions()
@@ -499,7 +499,7 @@ func TestConcurrentMessages(t *testing.T) {
 			a := newSvc(t, "us-east-1", st, clk, p, time.Millisecond, nil)
 			const sessions, perSession = 4, 10
 			for i := 0; i < sessions; i++ {
-				if _, _, err := a.CreateSession(ctx, "u", fmt.Sprint("s", i)); err != nil {
+				if _, _, err := a.CreateSession(ctx, "u", fmt.Sprint("s", i), tok); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -511,7 +511,7 @@ func TestConcurrentMessages(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						for j := 0; j < perSession; j++ {
-							if _, err := a.PostMessage(ctx, fmt.Sprint("s", i), fmt.Sprint("m", j), "hi"); err != nil {
+							if _, err := a.PostMessage(ctx, fmt.Sprint("s", i), tok, fmt.Sprint("m", j), "hi"); err != nil {
 								errs <- err
 							}
 							_ = a.Sessions()

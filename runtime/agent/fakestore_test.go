@@ -9,8 +9,13 @@ import (
 	"github.com/agentops/failover-harness/runtime/store"
 )
 
+// tok is the session token the tests' sessions are created with.
+const tok = "agent-test-token-0123456789"
+
 // memStore is a version-wins store.Store for unit tests; it records every
-// write so tests can check versions and counts.
+// write so tests can check versions and counts. Like the real store it keeps a
+// live session's owner (a write carrying another is a conflict) and names the
+// owner of an expired one.
 type memStore struct {
 	mu       sync.Mutex
 	items    map[string]*store.Session
@@ -38,7 +43,7 @@ func (m *memStore) Get(_ context.Context, id string) (*store.Session, error) {
 		return nil, fmt.Errorf("%s: %w", id, store.ErrNotFound)
 	}
 	if !m.now().Before(s.ExpiresAt) {
-		return nil, fmt.Errorf("%s: %w", id, store.ErrExpired)
+		return nil, &store.ExpiredError{SessionID: id, ExpiredAt: s.ExpiresAt, Owner: s.Owner}
 	}
 	return clone(s), nil
 }
@@ -52,9 +57,9 @@ func (m *memStore) Put(_ context.Context, s *store.Session) (store.PutResult, er
 	now := m.now()
 	var res store.PutResult
 	if old, ok := m.items[s.ID]; ok {
-		if old.Version >= s.Version && now.Before(old.ExpiresAt) {
+		if now.Before(old.ExpiresAt) && (old.Version >= s.Version || old.Owner != s.Owner) {
 			m.rejected = append(m.rejected, *clone(s))
-			return store.PutResult{}, fmt.Errorf("%s v%d <= v%d: %w", s.ID, s.Version, old.Version, store.ErrConflict)
+			return store.PutResult{}, &store.ConflictError{SessionID: s.ID, Current: old.Version, Attempted: s.Version, OtherOwner: old.Owner != s.Owner}
 		}
 		res.PreviousRegion = old.LastActiveRegion
 	}
@@ -97,6 +102,7 @@ func (m *memStore) setDown(v bool) {
 func clone(s *store.Session) *store.Session {
 	c := *s
 	c.Messages = append([]store.Message(nil), s.Messages...)
+	c.Seen = append([]store.SeenID(nil), s.Seen...)
 	return &c
 }
 

@@ -94,20 +94,20 @@ func TestOnAckConflictRetryKeepsOrderUnderClockSkew(t *testing.T) {
 	}
 	a, b := svc("us-east-1", stA, clkA), svc("eu-west-1", stB, clkB)
 
-	if _, _, err := b.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := b.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.PostMessage(ctx, "s", "b1", "first from b"); err != nil { // v2
+	if _, err := b.PostMessage(ctx, "s", tok, "b1", "first from b"); err != nil { // v2
 		t.Fatal(err)
 	}
 	clkA.Advance(time.Second)
 	clkB.Advance(time.Second)
 	stA.before = func() { // v3 lands between A's read and A's write
-		if _, err := b.PostMessage(ctx, "s", "b2", "second from b"); err != nil {
+		if _, err := b.PostMessage(ctx, "s", tok, "b2", "second from b"); err != nil {
 			t.Error(err)
 		}
 	}
-	r, err := a.PostMessage(ctx, "s", "a1", "from a")
+	r, err := a.PostMessage(ctx, "s", tok, "a1", "from a")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,11 @@ func TestMessagesCarryTheirAckVersion(t *testing.T) {
 			clk := newClock()
 			st := newMemStore(clk.Now, time.Hour)
 			a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
-			if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 				t.Fatal(err)
 			}
 			for i, id := range []string{"m1", "m2"} {
-				r, err := a.PostMessage(ctx, "s", id, "hello "+id)
+				r, err := a.PostMessage(ctx, "s", tok, id, "hello "+id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -40,7 +40,7 @@ func TestMessagesCarryTheirAckVersion(t *testing.T) {
 				t.Fatalf("stored versions %v, want [2 2 3 3]", v)
 			}
 			clk.Advance(time.Second)
-			d, err := a.PostMessage(ctx, "s", "m1", "again")
+			d, err := a.PostMessage(ctx, "s", tok, "m1", "again")
 			if err != nil || !d.Duplicate || d.MessageVersion != 2 || d.Reply.Version != 2 || d.Version != 3 {
 				t.Fatalf("duplicate = %+v, %v; want message v2 in session v3", d, err)
 			}
@@ -65,15 +65,15 @@ func TestOnAckMergeReplyCarriesWrittenVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := b.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := b.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	stA.before = func() { // B takes v2 between A's read (v1) and A's write (v2)
-		if _, err := b.PostMessage(ctx, "s", "b1", "from b"); err != nil {
+		if _, err := b.PostMessage(ctx, "s", tok, "b1", "from b"); err != nil {
 			t.Error(err)
 		}
 	}
-	r, err := a.PostMessage(ctx, "s", "a1", "from a")
+	r, err := a.PostMessage(ctx, "s", tok, "a1", "from a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,16 +98,16 @@ func TestPeriodicConflictMergesByVersion(t *testing.T) {
 	st := newMemStore(clkB.Now, time.Hour)
 	a := newSvc(t, "us-east-1", st, clkA, Periodic, time.Hour, nil)
 	b := newSvc(t, "eu-west-1", st, clkB, OnAck, 0, nil)
-	if _, _, err := b.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := b.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.PostMessage(ctx, "s", "a1", "from a"); err != nil { // in memory at v2
+	if _, err := a.PostMessage(ctx, "s", tok, "a1", "from a"); err != nil { // in memory at v2
 		t.Fatal(err)
 	}
-	if _, err := b.PostMessage(ctx, "s", "b1", "from b"); err != nil { // stored at v2
+	if _, err := b.PostMessage(ctx, "s", tok, "b1", "from b"); err != nil { // stored at v2
 		t.Fatal(err)
 	}
-	if _, err := b.PostMessage(ctx, "s", "b2", "from b"); err != nil { // stored at v3
+	if _, err := b.PostMessage(ctx, "s", tok, "b2", "from b"); err != nil { // stored at v3
 		t.Fatal(err)
 	}
 	if _, err := a.FlushAll(ctx); err != nil {
@@ -130,14 +130,14 @@ func TestOverwriteReportsNameTheMessages(t *testing.T) {
 	clk := newClock()
 	a := newSvc(t, "us-east-1", newDynamo(t, ep, table, clk.Now, store.LastWriteWins), clk, Periodic, time.Hour, nil)
 	b := newSvc(t, "eu-west-1", newDynamo(t, ep, table, clk.Now, store.LastWriteWins), clk, Periodic, time.Hour, nil)
-	if _, _, err := a.CreateSession(ctx, "u", "s"); err != nil {
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
 		t.Fatal(err)
 	}
 	// Both regions hold v1 and ack a message each at v2 (a partition).
-	if _, err := a.PostMessage(ctx, "s", "a1", "from a"); err != nil {
+	if _, err := a.PostMessage(ctx, "s", tok, "a1", "from a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.PostMessage(ctx, "s", "b1", "from b"); err != nil {
+	if _, err := b.PostMessage(ctx, "s", tok, "b1", "from b"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.FlushAll(ctx); err != nil {

@@ -3,6 +3,8 @@ package cache
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -112,17 +114,6 @@ func TestRecentNewestFirstWithinAgeAndLimit(t *testing.T) {
 	}
 }
 
-func TestSign(t *testing.T) {
-	sig := Sign([]byte("k"), []byte("body"))
-	// HMAC-SHA256("k","body") computed independently (openssl dgst -sha256 -hmac k).
-	if want := "sha256=c6d811ef3aeb02437cd423f1abe13209041864630bdc4e2c04def5c7b0031a23"; sig != want {
-		t.Fatalf("Sign = %q, want %q", sig, want)
-	}
-	if !verify([]byte("k"), []byte("body"), sig) || verify([]byte("k2"), []byte("body"), sig) || verify([]byte("k"), []byte("body2"), sig) || verify([]byte("k"), []byte("body"), "") {
-		t.Fatal("verify accepts a wrong key/body/empty signature or refuses the right one")
-	}
-}
-
 // region is one side of a replication test: its own Redis, cache, replicator and HTTP server.
 type region struct {
 	name  string
@@ -133,13 +124,32 @@ type region struct {
 	peers atomic.Pointer[[]Peer]
 }
 
+// testRegions have key pairs every test replicator knows (testPeerKeys);
+// any other name is an unknown peer.
+var testRegions = []string{"us-east-1", "eu-west-1", "ap-southeast-1"}
+
+// testKey is region name's signing key, derived from its name so tests
+// are reproducible.
+func testKey(name string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("test key " + name))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func testPeerKeys() map[string]ed25519.PublicKey {
+	m := map[string]ed25519.PublicKey{}
+	for _, n := range testRegions {
+		m[n] = testKey(n).Public().(ed25519.PublicKey)
+	}
+	return m
+}
+
 func newRegion(t *testing.T, name string, clk func() time.Time, mod func(*ReplicatorConfig)) *region {
 	t.Helper()
 	r := &region{name: name, rdb: newRedis(t)}
 	r.cache = New(r.rdb, name, time.Minute, clk)
 	r.peers.Store(&[]Peer{})
 	cfg := ReplicatorConfig{
-		Region: name, Secret: []byte("s3cret"), Staleness: 30 * time.Second, Cache: r.cache, Now: clk,
+		Region: name, Key: testKey(name), PeerKeys: testPeerKeys(), Staleness: 30 * time.Second, Cache: r.cache, Now: clk,
 		Peers: func() []Peer { return *r.peers.Load() }, SendTimeout: 2 * time.Second,
 	}
 	if mod != nil {
@@ -158,11 +168,33 @@ func newRegion(t *testing.T, name string, clk func() time.Time, mod func(*Replic
 	return r
 }
 
-func postWarmup(t *testing.T, url string, body []byte, sig string) (int, map[string]any) {
+// signed is a peer request as a sender would make it: env completed with
+// POST, path, a fresh nonce and the current time when left empty.
+func signed(key ed25519.PrivateKey, env Envelope, body []byte) http.Header {
+	h := http.Header{}
+	if env.Method == "" {
+		env.Method = http.MethodPost
+	}
+	if env.Nonce == "" {
+		env.Nonce = NewNonce()
+	}
+	if env.TimestampMs == 0 {
+		env.TimestampMs = time.Now().UnixMilli()
+	}
+	SignHeaders(h, key, env, body)
+	return h
+}
+
+// signedBy is a request from region from to region to, signed by from's key.
+func signedBy(from, to, path string, body []byte) http.Header {
+	return signed(testKey(from), Envelope{Path: path, From: from, To: to}, body)
+}
+
+func postPeer(t *testing.T, url, path string, body []byte, h http.Header) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+WarmupPath, bytes.NewReader(body))
-	if sig != "" {
-		req.Header.Set(SignatureHeader, sig)
+	req, _ := http.NewRequest(http.MethodPost, url+path, bytes.NewReader(body))
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -174,28 +206,40 @@ func postWarmup(t *testing.T, url string, body []byte, sig string) (int, map[str
 	return resp.StatusCode, out
 }
 
+func postWarmup(t *testing.T, url string, body []byte, h http.Header) (int, map[string]any) {
+	t.Helper()
+	return postPeer(t, url, WarmupPath, body, h)
+}
+
 func TestWarmupRefusesUnsignedForgedAndBadInput(t *testing.T) {
 	r := newRegion(t, "eu-west-1", nil, nil)
 	body := []byte(`{"from":"us-east-1","entries":[{"key":"` + Key("m", "p") + `","value":"v","age_ms":10,"ttl_ms":60000}]}`)
+	good := func(b []byte) http.Header { return signedBy("us-east-1", "eu-west-1", WarmupPath, b) }
+	v1 := http.Header{}
+	v1.Set("X-Warmup-Signature", "sha256=c6d811ef3aeb02437cd423f1abe13209041864630bdc4e2c04def5c7b0031a23")
+	noSig := good(body)
+	noSig.Del(HeaderSignature)
 	cases := []struct {
-		name, sig string
-		body      []byte
-		code      int
-		errCode   string
+		name    string
+		h       http.Header
+		body    []byte
+		code    int
+		errCode string
 	}{
-		{"unsigned", "", body, 401, "BAD_SIGNATURE"},
-		{"forged", Sign([]byte("wrong"), body), body, 401, "BAD_SIGNATURE"},
-		{"tampered", Sign([]byte("s3cret"), body), append([]byte(" "), body...), 401, "BAD_SIGNATURE"},
-		{"unknown field", "", []byte(`{"from":"x","entries":[],"extra":1}`), 400, "BAD_REQUEST"},
-		{"bad key", "", []byte(`{"from":"x","entries":[{"key":"session#1","value":"v","age_ms":1,"ttl_ms":1}]}`), 400, "BAD_REQUEST"},
-		{"too large", "", bytes.Repeat([]byte("x"), MaxBodyBytes+1), 413, "BODY_TOO_LARGE"},
+		{"unsigned", nil, body, 401, "BAD_SIGNATURE"},
+		{"v1 HMAC header only", v1, body, 401, "BAD_SIGNATURE"},
+		{"peer headers without signature", noSig, body, 401, "BAD_SIGNATURE"},
+		{"tampered body", good(body), append([]byte(" "), body...), 401, "BAD_SIGNATURE"},
+		{"unknown field", nil, []byte(`{"from":"us-east-1","entries":[],"extra":1}`), 400, "BAD_REQUEST"},
+		{"bad key", nil, []byte(`{"from":"us-east-1","entries":[{"key":"session#1","value":"v","age_ms":1,"ttl_ms":1}]}`), 400, "BAD_REQUEST"},
+		{"too large", nil, bytes.Repeat([]byte("x"), MaxBodyBytes+1), 413, "BODY_TOO_LARGE"},
 	}
 	for _, tc := range cases {
-		sig := tc.sig
-		if sig == "" && tc.code != 401 {
-			sig = Sign([]byte("s3cret"), tc.body)
+		h := tc.h
+		if h == nil && tc.code != 401 {
+			h = good(tc.body)
 		}
-		code, out := postWarmup(t, r.srv.URL, tc.body, sig)
+		code, out := postWarmup(t, r.srv.URL, tc.body, h)
 		if code != tc.code || out["code"] != tc.errCode {
 			t.Errorf("%s: %d %v, want %d %s", tc.name, code, out, tc.code, tc.errCode)
 		}
@@ -204,10 +248,10 @@ func TestWarmupRefusesUnsignedForgedAndBadInput(t *testing.T) {
 		t.Fatal("a refused warmup reached the cache")
 	}
 	st := r.rep.Stats()
-	if st.RejectedSignature != 3 || st.RejectedInvalid != 3 || st.Received != 0 {
-		t.Fatalf("stats = %+v, want 3 signature + 3 invalid rejections", st)
+	if st.RejectedSignature != 4 || st.RejectedInvalid != 3 || st.Received != 0 {
+		t.Fatalf("stats = %+v, want 4 signature + 3 invalid rejections", st)
 	}
-	if code, _ := postWarmup(t, r.srv.URL, body, Sign([]byte("s3cret"), body)); code != 200 {
+	if code, _ := postWarmup(t, r.srv.URL, body, good(body)); code != 200 {
 		t.Fatalf("correctly signed warmup = %d", code)
 	}
 }
@@ -223,7 +267,10 @@ func TestWarmupStalenessFromAgeNotClocks(t *testing.T) {
 		{Key: stale, Value: "s", AgeMs: 31000, TTLMs: 600000},
 		{Key: expired, Value: "e", AgeMs: 5000, TTLMs: 5000},
 	}})
-	code, out := postWarmup(t, r.srv.URL, body, Sign([]byte("s3cret"), body))
+	// The request's own timestamp is on the receiver's clock here: the
+	// replay window, not the entries' staleness, is where clocks meet.
+	h := signed(testKey("us-east-1"), Envelope{Path: WarmupPath, From: "us-east-1", To: "eu-west-1", TimestampMs: skewed.Now().UnixMilli()}, body)
+	code, out := postWarmup(t, r.srv.URL, body, h)
 	if code != 200 || out["accepted"] != 1.0 || out["stale"] != 2.0 {
 		t.Fatalf("warmup = %d %v, want accepted 1 stale 2", code, out)
 	}
@@ -258,15 +305,29 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-func TestTwoRegionReplication(t *testing.T) {
-	us := newRegion(t, "us-east-1", nil, nil)
-	eu := newRegion(t, "eu-west-1", nil, nil)
-	us.peers.Store(&[]Peer{{Name: "us-east-1", URL: us.srv.URL}, {Name: "eu-west-1", URL: eu.srv.URL + "/"}})
-	eu.peers.Store(&[]Peer{{Name: "us-east-1", URL: us.srv.URL}})
+// Three replicators, each with its own key: a broadcast reaches both
+// peers, replication works from every region, and a region restarted cold
+// pulls from the others.
+func TestThreeRegionReplication(t *testing.T) {
+	var rs []*region
+	for _, n := range testRegions {
+		rs = append(rs, newRegion(t, n, nil, nil))
+	}
+	us, eu, ap := rs[0], rs[1], rs[2]
+	all := []Peer{{Name: "us-east-1", URL: us.srv.URL}, {Name: "eu-west-1", URL: eu.srv.URL + "/"}, {Name: "ap-southeast-1", URL: ap.srv.URL}}
+	for _, r := range rs {
+		r.peers.Store(&all)
+	}
 	ctx, cancel := context.WithCancel(ctxT(t))
-	us.rep.Start(ctx)
-	eu.rep.Start(ctx)
-	defer func() { cancel(); <-us.rep.Done(); <-eu.rep.Done() }()
+	for _, r := range rs {
+		r.rep.Start(ctx)
+	}
+	defer func() {
+		cancel()
+		for _, r := range rs {
+			<-r.rep.Done()
+		}
+	}()
 
 	for i := range 5 {
 		e, err := us.cache.Set(ctx, Key("m", fmt.Sprint("p", i)), fmt.Sprint("answer", i))
@@ -275,19 +336,50 @@ func TestTwoRegionReplication(t *testing.T) {
 		}
 		us.rep.Broadcast(e)
 	}
-	waitFor(t, 5*time.Second, "eu to receive 5 entries", func() bool { return eu.rep.Stats().Received == 5 })
-	for i := range 5 {
-		if v, ok, _ := eu.cache.Get(ctx, Key("m", fmt.Sprint("p", i))); !ok || v != fmt.Sprint("answer", i) {
-			t.Fatalf("eu entry %d = %q %v", i, v, ok)
+	waitFor(t, 5*time.Second, "eu and ap to receive 5 entries each", func() bool {
+		return eu.rep.Stats().Received == 5 && ap.rep.Stats().Received == 5
+	})
+	for _, r := range []*region{eu, ap} {
+		for i := range 5 {
+			if v, ok, _ := r.cache.Get(ctx, Key("m", fmt.Sprint("p", i))); !ok || v != fmt.Sprint("answer", i) {
+				t.Fatalf("%s entry %d = %q %v", r.name, i, v, ok)
+			}
 		}
 	}
-	if st := us.rep.Stats(); st.Sent != 5 || st.SendErrors != 0 {
-		t.Fatalf("us stats = %+v, want 5 sent to the one other peer (self skipped)", st)
+	if st := us.rep.Stats(); st.Sent != 10 || st.SendErrors != 0 {
+		t.Fatalf("us stats = %+v, want 5 sent to each of the two other peers (self skipped)", st)
 	}
-	// Replication works both ways.
+	// Replication works from every region.
 	e, _ := eu.cache.Set(ctx, Key("m", "from-eu"), "x")
 	eu.rep.Broadcast(e)
-	waitFor(t, 5*time.Second, "us to receive the eu entry", func() bool { return us.rep.Stats().Received == 1 })
+	e, _ = ap.cache.Set(ctx, Key("m", "from-ap"), "y")
+	ap.rep.Broadcast(e)
+	waitFor(t, 5*time.Second, "us to receive the eu and ap entries", func() bool { return us.rep.Stats().Received == 2 })
+	waitFor(t, 5*time.Second, "eu to receive the ap entry and ap the eu one", func() bool {
+		return eu.rep.Stats().Received == 6 && ap.rep.Stats().Received == 6
+	})
+	for _, r := range rs {
+		st := r.rep.Stats()
+		if st.RejectedSignature+st.RejectedUnknownPeer+st.RejectedWrongRecipient+st.RejectedStaleRequest+st.RejectedReplayed+st.RejectedSenderMismatch+st.RejectedBadAnswer != 0 {
+			t.Fatalf("%s refused an honest peer: %+v", r.name, st)
+		}
+	}
+
+	// ap restarts cold (a fresh Redis, the same key): it pulls the others'.
+	cold := newRegion(t, "ap-southeast-1", nil, nil)
+	cold.peers.Store(&[]Peer{all[0], all[1], {Name: "ap-southeast-1", URL: cold.srv.URL}})
+	n, err := cold.rep.PullFromPeers(ctx)
+	if err != nil || n != 14 { // us: 5+2 (its own 5 plus eu's and ap's), eu: 5+2
+		t.Fatalf("cold pull = %d, %v; want 14 (7 from each of us and eu)", n, err)
+	}
+	for _, k := range []string{Key("m", "p4"), Key("m", "from-eu"), Key("m", "from-ap")} {
+		if _, ok, _ := cold.cache.Get(ctx, k); !ok {
+			t.Fatalf("cold region lacks %s after its pull", k)
+		}
+	}
+	if st := cold.rep.Stats(); st.Pulled != 14 || st.RejectedBadAnswer != 0 {
+		t.Fatalf("cold stats = %+v", st)
+	}
 
 	// A peer that is down costs a counted send error, nothing else.
 	eu.srv.Close()
@@ -297,7 +389,7 @@ func TestTwoRegionReplication(t *testing.T) {
 }
 
 func TestBroadcastDropsWhenQueueFull(t *testing.T) {
-	rep, err := NewReplicator(ReplicatorConfig{Region: "r", Secret: []byte("k"), Cache: New(nil, "r", time.Minute, nil), QueueSize: 2})
+	rep, err := NewReplicator(ReplicatorConfig{Region: "r", Key: testKey("r"), Cache: New(nil, "r", time.Minute, nil), QueueSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,15 +403,26 @@ func TestBroadcastDropsWhenQueueFull(t *testing.T) {
 
 func TestNewReplicatorValidation(t *testing.T) {
 	c := New(nil, "r", time.Minute, nil)
+	k := testKey("r")
+	other := testKey("other").Public().(ed25519.PublicKey)
 	for field, cfg := range map[string]ReplicatorConfig{
-		"region":          {Secret: []byte("k"), Cache: c},
-		"warmup_secret":   {Region: "r", Cache: c},
-		"cache:":          {Region: "r", Secret: []byte("k")},
-		"cache.staleness": {Region: "r", Secret: []byte("k"), Cache: c, Staleness: -1},
+		"region":     {Key: k, Cache: c},
+		"warmup_key": {Region: "r", Cache: c},
+		"warmup_key: required, an Ed25519 private key (64 bytes, got 32)": {Region: "r", Key: k[:32], Cache: c},
+		"cache:":                 {Region: "r", Key: k},
+		"cache.staleness":        {Region: "r", Key: k, Cache: c, Staleness: -1},
+		"cache.replay_window":    {Region: "r", Key: k, Cache: c, ReplayWindow: time.Hour + 1},
+		"cache.nonce_cache_size": {Region: "r", Key: k, Cache: c, NonceCacheSize: -1},
+		"regions[r].warmup_public_key: does not match warmup_key": {Region: "r", Key: k, Cache: c, PeerKeys: map[string]ed25519.PublicKey{"r": other}},
+		"regions[p].warmup_public_key: want 32 bytes, got 3":      {Region: "r", Key: k, Cache: c, PeerKeys: map[string]ed25519.PublicKey{"p": {1, 2, 3}}},
 	} {
 		if _, err := NewReplicator(cfg); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: err = %v", field, err)
 		}
+	}
+	rep, err := NewReplicator(ReplicatorConfig{Region: "r", Key: k, Cache: c, PeerKeys: map[string]ed25519.PublicKey{"r": k.Public().(ed25519.PublicKey)}})
+	if err != nil || rep.cfg.ReplayWindow != 2*time.Minute || rep.cfg.NonceCacheSize != 65536 {
+		t.Fatalf("defaults: %v %+v", err, rep.cfg)
 	}
 }
 
@@ -358,11 +461,20 @@ func TestColdStartPullFromPeers(t *testing.T) {
 	if _, err := cold.rep.PullFromPeers(ctx); err == nil {
 		t.Fatal("PullFromPeers with all peers down returned no error")
 	}
-	// An export request signed with another secret is refused.
-	bad := newRegion(t, "x", nil, func(c *ReplicatorConfig) { c.Secret = []byte("other") })
+	// An export request from a region the peer has no key of is refused,
+	// and so is one signed with another key than the sender's own.
+	stranger := newRegion(t, "x", nil, nil)
+	stranger.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}})
+	if _, err := stranger.rep.PullFromPeers(ctx); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "UNKNOWN_PEER") {
+		t.Fatalf("pull by an unknown region = %v, want HTTP 401 UNKNOWN_PEER", err)
+	}
+	bad := newRegion(t, "ap-southeast-1", nil, func(c *ReplicatorConfig) { c.Key, c.PeerKeys = testKey("impostor"), nil })
 	bad.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}})
-	if _, err := bad.rep.PullFromPeers(ctx); err == nil || !strings.Contains(err.Error(), "401") {
-		t.Fatalf("pull with a wrong secret = %v, want HTTP 401", err)
+	if _, err := bad.rep.PullFromPeers(ctx); err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "BAD_SIGNATURE") {
+		t.Fatalf("pull signed with a wrong key = %v, want HTTP 401 BAD_SIGNATURE", err)
+	}
+	if wst := warm.rep.Stats(); wst.RejectedUnknownPeer != 1 || wst.RejectedSignature != 1 {
+		t.Fatalf("warm stats = %+v, want one unknown peer and one bad signature", wst)
 	}
 	// A peer that answered, with an error, is not "unanswered": the
 	// harness excuses only peers too slow or unreachable.
@@ -379,7 +491,7 @@ func TestColdStartPullFromPeers(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release) // first: Close waits for the handler
-	hurried := newRegion(t, "y", nil, func(c *ReplicatorConfig) { c.SendTimeout = 50 * time.Millisecond })
+	hurried := newRegion(t, "ap-southeast-1", nil, func(c *ReplicatorConfig) { c.SendTimeout = 50 * time.Millisecond })
 	hurried.peers.Store(&[]Peer{{Name: "eu-west-1", URL: warm.srv.URL}, {Name: "slow", URL: slow.URL}})
 	if _, err := hurried.rep.PullFromPeers(ctx); err != nil {
 		t.Fatal(err)
@@ -398,7 +510,7 @@ func TestWarmupNumbersAreBounded(t *testing.T) {
 	ctx := ctxT(t)
 	send := func(es ...wireEntry) (int, map[string]any) {
 		body, _ := json.Marshal(warmupRequest{From: "us-east-1", Entries: es})
-		return postWarmup(t, r.srv.URL, body, Sign([]byte("s3cret"), body))
+		return postWarmup(t, r.srv.URL, body, signedBy("us-east-1", "eu-west-1", WarmupPath, body))
 	}
 	for _, w := range []wireEntry{
 		{Key: Key("m", "wrap"), Value: "v", AgeMs: math.MaxInt64, TTLMs: 60000},
@@ -436,7 +548,7 @@ func TestWarmupNumbersAreBounded(t *testing.T) {
 	}{{math.MaxInt64, 400}, {1, 200}} {
 		body, _ := json.Marshal(exportRequest{From: "us-east-1", MaxAgeMs: tc.maxAge})
 		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+ExportPath, bytes.NewReader(body))
-		req.Header.Set(SignatureHeader, Sign([]byte("s3cret"), body))
+		req.Header = signedBy("us-east-1", "eu-west-1", ExportPath, body)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

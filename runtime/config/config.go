@@ -5,6 +5,9 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,10 +38,17 @@ const (
 // docs/ARCHITECTURE.md. Every scalar field is also a flag of agent-runtime
 // (runtime/config/flagset): its YAML path with dashes, or the `flag` tag.
 type Config struct {
-	Region           string     `yaml:"region" help:"region name"`
-	Listen           string     `yaml:"listen" help:"listen address host:port (port 0: any free port)"`
-	AdminToken       string     `yaml:"admin_token" help:"bearer token of the admin endpoints"`
-	WarmupSecret     string     `yaml:"warmup_secret" help:"HMAC secret shared with the peers"`
+	Region     string `yaml:"region" help:"region name"`
+	Listen     string `yaml:"listen" help:"listen address host:port (port 0: any free port)"`
+	AdminToken string `yaml:"admin_token" help:"bearer token of the admin endpoints"`
+	// WarmupKey is this region's Ed25519 private key seed (32 bytes, hex):
+	// it signs peer cache requests and export answers (peer protocol v2);
+	// peers verify them with regions[].warmup_public_key.
+	WarmupKey string `yaml:"warmup_key,omitempty" help:"this region's Ed25519 private key seed, 32 bytes hex, signing peer cache requests"`
+	// WarmupSecret is the removed v1 shared HMAC secret, kept so that a
+	// config still carrying it is refused with what replaced it rather
+	// than as an unknown field.
+	WarmupSecret     string     `yaml:"warmup_secret,omitempty" help:"REMOVED in peer protocol v2: use --warmup-key and regions[].warmup_public_key"`
 	DynamoDB         DynamoDB   `yaml:"dynamodb"`
 	Redis            Redis      `yaml:"redis"`
 	Regions          []Region   `yaml:"regions"`
@@ -84,6 +94,10 @@ type DynamoDB struct {
 // Redis is this region's cache. An empty Addr disables the cache.
 type Redis struct {
 	Addr string `yaml:"addr" help:"Redis host:port, empty disables the cache"`
+	// Password is Redis AUTH (requirepass); every topology the harness
+	// starts sets a fresh one, so a process on the host cannot read or
+	// poison a region's cache.
+	Password string `yaml:"password" help:"Redis AUTH password (empty: none)"`
 }
 
 // Region is one entry of the region list; Endpoint is how THIS region
@@ -93,6 +107,10 @@ type Region struct {
 	Endpoint string `yaml:"endpoint"`
 	Weight   int    `yaml:"weight"`
 	Priority int    `yaml:"priority"`
+	// WarmupPublicKey is the region's Ed25519 public key (32 bytes, hex):
+	// its peer cache requests are verified with it, so a region can only
+	// speak for itself. Self's must match warmup_key.
+	WarmupPublicKey string `yaml:"warmup_public_key,omitempty"`
 }
 
 // Checkpoint selects when a message becomes durable.
@@ -105,7 +123,14 @@ type Checkpoint struct {
 type Session struct {
 	TTL         time.Duration `yaml:"ttl" help:"session TTL"`
 	MaxMessages int           `yaml:"max_messages" flag:"max-messages" help:"messages kept per session"`
+	// MaxMessageBytes bounds one message's content (413 MESSAGE_TOO_LARGE):
+	// the whole session is one DynamoDB item of at most 400 KB.
+	MaxMessageBytes int `yaml:"max_message_bytes" flag:"max-message-bytes" help:"largest message content in bytes"`
 }
+
+// MaxMessageBytesLimit caps session.max_message_bytes: one message must leave
+// most of the session item (DynamoDB: 400 KB) to the rest of the conversation.
+const MaxMessageBytesLimit = 256 << 10
 
 // Health drives the region router's probes.
 type Health struct {
@@ -126,7 +151,21 @@ type Cache struct {
 	Staleness   time.Duration `yaml:"staleness" flag:"warmup-staleness" help:"drop warmup entries older than this"`
 	Replicate   bool          `yaml:"replicate" flag:"replicate" help:"broadcast cache entries to the peers"`
 	WarmOnStart bool          `yaml:"warm_on_start" flag:"warm-on-start" help:"pull the peers' recent entries at start, before serving (bounded by health.timeout)"`
+	// ReplayWindow is how far a peer request's timestamp may be from this
+	// region's clock, and how long its nonce is remembered: the one place
+	// two regions' clocks are compared, so it must exceed their
+	// disagreement (clock_offset differences included).
+	ReplayWindow time.Duration `yaml:"replay_window" help:"accept peer requests timestamped within ±this of our clock (must exceed the regions' clock disagreement), <= 1h"`
+	// NonceCacheSize bounds the nonces remembered against replay; when
+	// full of live ones, peer requests are refused 503 REPLAY_CACHE_FULL.
+	NonceCacheSize int `yaml:"nonce_cache_size" help:"peer request nonces remembered within the replay window; full: refuse with 503"`
 }
+
+// Bounds of the peer protocol settings.
+const (
+	MaxReplayWindow   = time.Hour
+	MaxNonceCacheSize = 1 << 24 // ~16M nonces: a bound on memory
+)
 
 // Model configures the fake LLM.
 type Model struct {
@@ -145,13 +184,14 @@ func Default() Config {
 		Listen:           "127.0.0.1:8080",
 		DynamoDB:         DynamoDB{Table: "agent_sessions", AWSRegion: "us-east-1"},
 		Checkpoint:       Checkpoint{Policy: PolicyOnAck, Interval: 5 * time.Second},
-		Session:          Session{TTL: time.Hour, MaxMessages: 50},
+		Session:          Session{TTL: time.Hour, MaxMessages: 50, MaxMessageBytes: 32 << 10},
 		ConflictStrategy: StrategyVersionWins,
 		Health:           Health{Interval: 10 * time.Second, Timeout: 2 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
 		Failover:         Failover{Auto: true},
-		Cache:            Cache{TTL: 10 * time.Minute, Staleness: 30 * time.Second, Replicate: true, WarmOnStart: true},
-		ShutdownTimeout:  10 * time.Second,
-		HTTP:             httpsafe.Defaults(),
+		Cache: Cache{TTL: 10 * time.Minute, Staleness: 30 * time.Second, Replicate: true, WarmOnStart: true,
+			ReplayWindow: 2 * time.Minute, NonceCacheSize: 65536},
+		ShutdownTimeout: 10 * time.Second,
+		HTTP:            httpsafe.Defaults(),
 	}
 }
 
@@ -212,8 +252,19 @@ func (c *Config) Validate() error {
 	if c.AdminToken == "" {
 		bad("admin_token", "required (admin endpoints need a bearer token)")
 	}
-	if c.WarmupSecret == "" && (c.Cache.Replicate || c.Cache.WarmOnStart) {
-		bad("warmup_secret", "required when cache.replicate or cache.warm_on_start is true")
+	if c.WarmupSecret != "" {
+		bad("warmup_secret", "replaced by warmup_key and regions[].warmup_public_key (peer protocol v2)")
+	}
+	peers := c.Cache.Replicate || c.Cache.WarmOnStart
+	var selfPub ed25519.PublicKey
+	if c.WarmupKey != "" {
+		if key, err := parseSeed(c.WarmupKey); err != nil {
+			bad("warmup_key", "%v", err)
+		} else {
+			selfPub = key.Public().(ed25519.PublicKey)
+		}
+	} else if peers {
+		bad("warmup_key", "required when cache.replicate or cache.warm_on_start is true (this region's Ed25519 private key seed, 32 bytes hex)")
 	}
 	if c.DynamoDB.Endpoint != "" {
 		if err := checkURL(c.DynamoDB.Endpoint); err != nil {
@@ -231,7 +282,7 @@ func (c *Config) Validate() error {
 			bad("redis.addr", "%v", err)
 		}
 	}
-	seen := map[string]int{}
+	seen, pubs := map[string]int{}, map[string]int{}
 	selfListed := false
 	for i, r := range c.Regions {
 		p := fmt.Sprintf("regions[%d]", i)
@@ -254,6 +305,24 @@ func (c *Config) Validate() error {
 		if r.Priority < 0 {
 			bad(p+".priority", "must be >= 0")
 		}
+		switch pub, err := parsePublic(r.WarmupPublicKey); {
+		case r.WarmupPublicKey == "":
+			if peers {
+				bad(p+".warmup_public_key", "required when cache.replicate or cache.warm_on_start is true (the region's Ed25519 public key, 32 bytes hex)")
+			}
+		case err != nil:
+			bad(p+".warmup_public_key", "%v", err)
+		case r.Name == c.Region && selfPub != nil && !pub.Equal(selfPub):
+			bad(p+".warmup_public_key", "does not match warmup_key (whose public key is %s)", hex.EncodeToString(selfPub))
+		default:
+			// One key pair per region: a shared key would let either region
+			// speak as the other.
+			if j, dup := pubs[string(pub)]; dup {
+				bad(p+".warmup_public_key", "same key as regions[%d]: each region needs its own key pair", j)
+			} else {
+				pubs[string(pub)] = i
+			}
+		}
 	}
 	if len(c.Regions) > 0 && c.Region != "" && !selfListed {
 		bad("regions", "must include this region %q", c.Region)
@@ -271,6 +340,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Session.MaxMessages < 2 {
 		bad("session.max_messages", "must be >= 2 (a user message and its reply)")
+	}
+	if c.Session.MaxMessageBytes < 1 || c.Session.MaxMessageBytes > MaxMessageBytesLimit {
+		bad("session.max_message_bytes", "%d must be between 1 and %d", c.Session.MaxMessageBytes, MaxMessageBytesLimit)
 	}
 	switch c.ConflictStrategy {
 	case StrategyVersionWins, StrategyLastWriteWins, StrategyMerge:
@@ -298,6 +370,12 @@ func (c *Config) Validate() error {
 	if c.Cache.Staleness <= 0 {
 		bad("cache.staleness", "must be > 0")
 	}
+	if c.Cache.ReplayWindow <= 0 || c.Cache.ReplayWindow > MaxReplayWindow {
+		bad("cache.replay_window", "%s must be > 0 and <= %s (and exceed the regions' clock disagreement)", c.Cache.ReplayWindow, MaxReplayWindow)
+	}
+	if c.Cache.NonceCacheSize < 1 || c.Cache.NonceCacheSize > MaxNonceCacheSize {
+		bad("cache.nonce_cache_size", "%d must be between 1 and %d", c.Cache.NonceCacheSize, MaxNonceCacheSize)
+	}
 	if c.Model.Latency < 0 {
 		bad("model.latency", "must be >= 0")
 	}
@@ -316,6 +394,95 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseSeed decodes warmup_key. Its errors never repeat the value: it is
+// a secret.
+func parseSeed(s string) (ed25519.PrivateKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("must be hex (%d hex digits: a %d-byte Ed25519 private key seed)", 2*ed25519.SeedSize, ed25519.SeedSize)
+	}
+	if len(b) != ed25519.SeedSize {
+		return nil, fmt.Errorf("must be %d bytes (%d hex digits), got %d bytes", ed25519.SeedSize, 2*ed25519.SeedSize, len(b))
+	}
+	return ed25519.NewKeyFromSeed(b), nil
+}
+
+// parsePublic decodes a regions[].warmup_public_key.
+func parsePublic(s string) (ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("must be hex (%d hex digits: a %d-byte Ed25519 public key)", 2*ed25519.PublicKeySize, ed25519.PublicKeySize)
+	}
+	if len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("must be %d bytes (%d hex digits), got %d bytes", ed25519.PublicKeySize, 2*ed25519.PublicKeySize, len(b))
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// WarmupSigningKey is warmup_key as an Ed25519 private key.
+func (c Config) WarmupSigningKey() (ed25519.PrivateKey, error) {
+	k, err := parseSeed(c.WarmupKey)
+	if err != nil {
+		return nil, &FieldError{Field: "warmup_key", Msg: err.Error()}
+	}
+	return k, nil
+}
+
+// WarmupPublicKeys maps every listed region that has a warmup_public_key
+// to it: the keys peer requests are verified with.
+func (c Config) WarmupPublicKeys() (map[string]ed25519.PublicKey, error) {
+	out := make(map[string]ed25519.PublicKey, len(c.Regions))
+	for i, r := range c.Regions {
+		if r.WarmupPublicKey == "" {
+			continue
+		}
+		pub, err := parsePublic(r.WarmupPublicKey)
+		if err != nil {
+			return nil, &FieldError{Field: fmt.Sprintf("regions[%d].warmup_public_key", i), Msg: err.Error()}
+		}
+		out[r.Name] = pub
+	}
+	return out, nil
+}
+
+// WarmupKeyPair is one region's peer key pair as config values, hex: Seed
+// for its warmup_key, Public for every region's regions[].warmup_public_key.
+type WarmupKeyPair struct{ Seed, Public string }
+
+// WarmupKeyPairFromSeed derives the pair of a 32-byte seed.
+func WarmupKeyPairFromSeed(seed []byte) (WarmupKeyPair, error) {
+	if len(seed) != ed25519.SeedSize {
+		return WarmupKeyPair{}, fmt.Errorf("warmup key seed: want %d bytes, got %d", ed25519.SeedSize, len(seed))
+	}
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	return WarmupKeyPair{Seed: hex.EncodeToString(seed), Public: hex.EncodeToString(pub)}, nil
+}
+
+// NewWarmupKeys makes a fresh key pair (crypto/rand) for each region named.
+func NewWarmupKeys(regions ...string) map[string]WarmupKeyPair {
+	out := make(map[string]WarmupKeyPair, len(regions))
+	for _, name := range regions {
+		seed := make([]byte, ed25519.SeedSize)
+		_, _ = rand.Read(seed) // crypto/rand.Read never fails (it crashes the program instead)
+		out[name], _ = WarmupKeyPairFromSeed(seed)
+	}
+	return out
+}
+
+// SetWarmupKeys installs keys: this region's seed as warmup_key and each
+// listed region's public key. Regions missing from keys are left as they
+// are (Validate names them).
+func (c *Config) SetWarmupKeys(keys map[string]WarmupKeyPair) {
+	if k, ok := keys[c.Region]; ok {
+		c.WarmupKey = k.Seed
+	}
+	for i := range c.Regions {
+		if k, ok := keys[c.Regions[i].Name]; ok {
+			c.Regions[i].WarmupPublicKey = k.Public
+		}
+	}
 }
 
 func checkURL(s string) error {

@@ -24,6 +24,9 @@ const (
 	KindManual = "manual"
 )
 
+// DefaultMaxHistory is the default Config.MaxHistory.
+const DefaultMaxHistory = 1000
+
 // AlertNoHealthyRegion is the alertname fired when no region is active.
 const AlertNoHealthyRegion = "NoHealthyRegion"
 
@@ -54,8 +57,11 @@ type Config struct {
 	Auto     bool          // fail over automatically when the primary is not active
 	Alert    *alert.Sender // optional
 	Flusher  Flusher       // optional
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// MaxHistory bounds the kept history: the last MaxHistory failovers
+	// (default DefaultMaxHistory). A flapping region must not grow it forever.
+	MaxHistory int
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Plan is what a failover would do now; computing it changes nothing.
@@ -85,7 +91,8 @@ type Manager struct {
 
 	mu        sync.Mutex
 	current   string
-	history   []Event
+	history   []Event // the last cfg.MaxHistory, oldest first
+	recorded  int     // every failover ever recorded, kept or dropped
 	nextID    int
 	listeners []func(Event)
 	stats     FailoverStats
@@ -104,6 +111,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Interval <= 0 {
 		return nil, errors.New("interval: must be > 0")
+	}
+	if cfg.MaxHistory < 0 {
+		return nil, fmt.Errorf("max_history: %d must be >= 0 (0: the default %d)", cfg.MaxHistory, DefaultMaxHistory)
+	}
+	if cfg.MaxHistory == 0 {
+		cfg.MaxHistory = DefaultMaxHistory
 	}
 	if cfg.Self != "" {
 		if _, ok := cfg.Router.Get(cfg.Self); !ok {
@@ -275,7 +288,11 @@ func (m *Manager) switchLocked(ctx context.Context, kind, target, reason string)
 	ev.ID = m.nextID
 	m.nextID++
 	ev.Duration = m.cfg.Now().Sub(start)
+	if len(m.history) >= m.cfg.MaxHistory {
+		m.history = slices.Delete(m.history, 0, len(m.history)-m.cfg.MaxHistory+1)
+	}
 	m.history = append(m.history, ev)
+	m.recorded++
 	if kind == KindAuto {
 		m.stats.Auto++
 	} else {
@@ -324,11 +341,20 @@ func (m *Manager) DryRun() Plan {
 	return p
 }
 
-// History returns the recorded failovers, oldest first.
+// History returns the kept failovers (the last Config.MaxHistory), oldest
+// first; Recorded also says how many there were in all.
 func (m *Manager) History() []Event {
+	h, _ := m.Recorded()
+	return h
+}
+
+// Recorded returns the kept failovers, oldest first, and the number of
+// failovers recorded in all: more than len(events) once the oldest were
+// dropped, so no reader mistakes the kept window for the whole history.
+func (m *Manager) Recorded() (events []Event, total int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return slices.Clone(m.history)
+	return slices.Clone(m.history), m.recorded
 }
 
 // OnFailover registers fn, called after each failover is recorded.

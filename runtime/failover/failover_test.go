@@ -346,3 +346,32 @@ func TestStartRecordsRounds(t *testing.T) {
 		}
 	}
 }
+
+// A flapping primary must not grow the history without limit: the last
+// MaxHistory failovers are kept (default 1000) and the total still counts
+// every one, so a reader knows the kept window is not the whole history.
+func TestHistoryBounded(t *testing.T) {
+	tp := newTopo(t)
+	if _, err := New(Config{Router: tp.router, Interval: time.Second, MaxHistory: -1}); err == nil || !strings.Contains(err.Error(), "max_history") {
+		t.Fatalf("negative max_history: %v", err)
+	}
+	for _, c := range []struct{ max, keep, runs int }{{0, DefaultMaxHistory, DefaultMaxHistory + 5}, {3, 3, 7}} {
+		m, err := New(Config{Router: tp.router, Interval: time.Second, MaxHistory: c.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets := []string{"eu-west-1", "us-east-1"}
+		for i := range c.runs {
+			if _, err := m.Failover(context.Background(), targets[i%2], "flap"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h, total := m.Recorded()
+		if len(h) != c.keep || total != c.runs || len(m.History()) != c.keep {
+			t.Fatalf("max %d: kept %d of %d, want %d of %d", c.max, len(h), total, c.keep, c.runs)
+		}
+		if h[0].ID != c.runs-c.keep+1 || h[len(h)-1].ID != c.runs {
+			t.Fatalf("max %d: kept ids %d..%d, want the newest %d..%d", c.max, h[0].ID, h[len(h)-1].ID, c.runs-c.keep+1, c.runs)
+		}
+	}
+}

@@ -43,7 +43,7 @@ type OutlierConfig struct {
 
 // RetryConfig configures retries of idempotent requests.
 type RetryConfig struct {
-	Enabled bool `yaml:"enabled" help:"retry GETs and Idempotency-Key requests on the next region"`
+	Enabled bool `yaml:"enabled" help:"retry idempotent requests (GET/HEAD, message POSTs with a message_id) on the next region"`
 	// Attempts is the total number of tries, first included.
 	Attempts int `yaml:"attempts" help:"tries in all, the first included (1..10)"`
 	// PerTryTimeout bounds every upstream try (headers and body).
@@ -75,7 +75,23 @@ type Config struct {
 	ClockOffset time.Duration `yaml:"clock_offset" help:"shift every wall time the LB reads (tests only), |x| <= 24h"`
 	// HTTP bounds what one client can hold of the LB (runtime/httpsafe).
 	HTTP httpsafe.Limits `yaml:"http"`
+	// MaxBodyBytes bounds the request body the LB buffers (it must hold a
+	// body to retry it on another region): max_in_flight × max_body_bytes
+	// is the most memory clients can pin.
+	MaxBodyBytes int64 `yaml:"max_body_bytes" help:"largest request body the LB buffers; beyond it 413 BODY_TOO_LARGE (1..67108864)"`
+	// StatusToken, when set, is the bearer token GET /lb/status requires:
+	// the status names internal URLs and dial errors. Empty keeps it open,
+	// as the harness's tests read it; set it outside tests.
+	StatusToken string `yaml:"status_token" help:"bearer token GET /lb/status requires (empty: open, for tests only)"`
 }
+
+// DefaultMaxBodyBytes is max_body_bytes' default: the regions' own limit
+// (a larger body would be refused by the region anyway).
+const DefaultMaxBodyBytes = 1 << 20
+
+// maxMaxBodyBytes bounds max_body_bytes: the LB holds every buffered body in
+// memory, max_in_flight of them at once.
+const maxMaxBodyBytes = 64 << 20
 
 // MaxClockOffset bounds ClockOffset either way.
 const MaxClockOffset = 24 * time.Hour
@@ -83,13 +99,14 @@ const MaxClockOffset = 24 * time.Hour
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
-		Listen:  "127.0.0.1:0",
-		Health:  HealthConfig{Path: "/health", Interval: 10 * time.Second, Timeout: 2 * time.Second, FailureThreshold: 3, SuccessThreshold: 2, Enabled: true},
-		Outlier: OutlierConfig{Enabled: true, ConsecutiveFailures: 3, Ejection: 5 * time.Second},
-		Retry:   RetryConfig{Enabled: true, Attempts: 2, PerTryTimeout: 2 * time.Second},
-		Alert:   AlertConfig{Name: "NoHealthyRegion"},
-		Seed:    1,
-		HTTP:    httpsafe.Defaults(),
+		Listen:       "127.0.0.1:0",
+		Health:       HealthConfig{Path: "/health", Interval: 10 * time.Second, Timeout: 2 * time.Second, FailureThreshold: 3, SuccessThreshold: 2, Enabled: true},
+		Outlier:      OutlierConfig{Enabled: true, ConsecutiveFailures: 3, Ejection: 5 * time.Second},
+		Retry:        RetryConfig{Enabled: true, Attempts: 2, PerTryTimeout: 2 * time.Second},
+		Alert:        AlertConfig{Name: "NoHealthyRegion"},
+		Seed:         1,
+		HTTP:         httpsafe.Defaults(),
+		MaxBodyBytes: DefaultMaxBodyBytes,
 	}
 }
 
@@ -191,6 +208,16 @@ func (c Config) Validate() error {
 	}
 	if err := c.HTTP.Validate("http"); err != nil {
 		return err
+	}
+	if c.MaxBodyBytes < 1 || c.MaxBodyBytes > maxMaxBodyBytes {
+		return fmt.Errorf("max_body_bytes: must be between 1 and %d, got %d", maxMaxBodyBytes, c.MaxBodyBytes)
+	}
+	// The token travels in a header: bytes a header cannot carry, or that
+	// a client would trim, make it unusable.
+	for _, ch := range []byte(c.StatusToken) {
+		if ch <= ' ' || ch >= 0x7f {
+			return errors.New("status_token: must be printable ASCII without spaces")
+		}
 	}
 	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
 		return fmt.Errorf("clock_offset: must be between -%v and %v, got %v", MaxClockOffset, MaxClockOffset, c.ClockOffset)

@@ -82,6 +82,11 @@ func TestLoadConfigErrorsNameTheField(t *testing.T) {
 		base + "clock_offset: 25h\n":                                          "clock_offset: must be between",
 		base + "clock_offset: -24h1s\n":                                       "clock_offset: must be between",
 		base + "clock_offset: soon\n":                                         "clock_offset: line 2",
+		base + "max_body_bytes: 0\n":                                          "max_body_bytes: must be between",
+		base + "max_body_bytes: 67108865\n":                                   "max_body_bytes: must be between",
+		base + "max_body_bytes: lots\n":                                       "max_body_bytes: line 2",
+		base + "status_token: 'two words'\n":                                  "status_token: must be printable",
+		base + "status_token: \"tab\\there\"\n":                               "status_token: must be printable",
 	}
 	for yml, want := range cases {
 		_, err := LoadConfig(writeFile(t, yml))
@@ -104,6 +109,7 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 		"alert.webhook", "alert.name", "seed", "clock_offset",
 		"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 		"http.max_header_bytes", "http.max_in_flight", "http.retry_after",
+		"max_body_bytes", "status_token",
 	}
 	fs := Flags()
 	var args []string
@@ -121,7 +127,7 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 			v = "-750ms"
 		case f.Type == "duration":
 			v = "750ms"
-		case f.Path == "http.max_header_bytes":
+		case f.Path == "http.max_header_bytes", f.Path == "max_body_bytes":
 			v = "8192"
 		case f.Type == "int":
 			v = "4"
@@ -143,7 +149,7 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 	}
 	if c.Health.Interval != 750*time.Millisecond || c.Health.FailureThreshold != 4 || c.Retry.Enabled || c.Seed != 4 ||
 		c.Outlier.Ejection != 750*time.Millisecond || c.Health.Path != "/healthz" || c.Alert.Webhook != "http://127.0.0.1:9/hook" ||
-		c.ClockOffset != -750*time.Millisecond || len(c.Regions) != 3 {
+		c.ClockOffset != -750*time.Millisecond || len(c.Regions) != 3 || c.MaxBodyBytes != 8192 || c.StatusToken != "127.0.0.1:8080" {
 		t.Fatalf("after overrides: %+v", c)
 	}
 	for flag, v := range map[string]string{"health-interval": "soon", "retry-attempts": "two", "outlier-enabled": "maybe", "seed": "x", "clock-offset": "later"} {

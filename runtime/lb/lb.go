@@ -8,6 +8,8 @@ package lb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,9 +42,6 @@ const (
 	StatusDown     = "down"
 	StatusEjected  = "ejected"
 )
-
-// MaxBodyBytes bounds buffered request bodies (needed to retry them).
-const MaxBodyBytes = 1 << 20
 
 // RegionStatus is one region as reported by GET /lb/status.
 type RegionStatus struct {
@@ -160,8 +159,14 @@ func New(cfg Config, logger *slog.Logger) (*LB, error) {
 	l.alert = alert.NewSender(cfg.Alert.Webhook, &http.Client{Timeout: 5 * time.Second}, "global-lb")
 	l.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetXForwarded()
-			pr.Out.Host = "" // use the region's host
+			// ReverseProxy has already dropped the client's Forwarded and
+			// X-Forwarded-*; client-IP headers it does not know go too, so a
+			// region never trusts an address the client chose.
+			for _, h := range clientIPHeaders {
+				pr.Out.Header.Del(h)
+			}
+			pr.SetXForwarded() // X-Forwarded-For: the peer's address only
+			pr.Out.Host = ""   // use the region's host
 		},
 		Transport:    &retryTransport{lb: l},
 		ErrorHandler: l.proxyError,
@@ -170,17 +175,52 @@ func New(cfg Config, logger *slog.Logger) (*LB, error) {
 	return l, nil
 }
 
-// Handler serves /lb/status, /lb/health and proxies everything else.
+// clientIPHeaders are request headers naming a client address that only a
+// proxy may set; the LB strips them from what clients send.
+var clientIPHeaders = []string{"X-Real-IP", "True-Client-IP", "X-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP"}
+
+// Handler is the public entry: the agent API (proxied), /lb/health,
+// /lb/status and / (allowlist.go). Anything else is 404 NOT_FOUND, a listed
+// path with another method 405, neither reaching a region.
 func (l *LB) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /lb/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, l.Status())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, id := matchRoute(r.URL.Path)
+		switch {
+		case rt == routeNone:
+			writeError(w, http.StatusNotFound, "no such endpoint", "NOT_FOUND")
+		case !rt.allows(r.Method):
+			w.Header().Set("Allow", rt.methods())
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed", "METHOD_NOT_ALLOWED")
+		case rt == routeLBHealth:
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		case rt == routeLBStatus:
+			if !l.statusAuthorized(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="lb-status"`)
+				writeError(w, http.StatusUnauthorized, "GET /lb/status needs Authorization: Bearer <status_token>", "UNAUTHORIZED")
+				return
+			}
+			writeJSON(w, http.StatusOK, l.Status())
+		case rt == routeRoot:
+			if l.inRotationCount() == 0 {
+				l.noRegion(w, r)
+				return
+			}
+			writeError(w, http.StatusNotFound, "no such endpoint", "NOT_FOUND")
+		default:
+			l.serveProxy(w, r, rt, id)
+		}
 	})
-	mux.HandleFunc("GET /lb/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("/", l.serveProxy)
-	return mux
+}
+
+// statusAuthorized checks the bearer token of /lb/status. Both sides are
+// hashed so the constant-time compare also hides the token's length.
+func (l *LB) statusAuthorized(r *http.Request) bool {
+	if l.cfg.StatusToken == "" {
+		return true // documented: open without a token (tests only)
+	}
+	want := sha256.Sum256([]byte("Bearer " + l.cfg.StatusToken))
+	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }
 
 // Start runs active health checks in the background until ctx is done (a
@@ -405,25 +445,6 @@ func (l *LB) inRotationCount() int {
 
 // ---- routing ----
 
-// sessionKey returns the session id a request names: from the path
-// /v1/sessions/{id}[/...], or from the JSON body of POST /v1/sessions.
-func sessionKey(r *http.Request, body []byte) string {
-	const prefix = "/v1/sessions/"
-	if rest, ok := strings.CutPrefix(r.URL.Path, prefix); ok {
-		id, _, _ := strings.Cut(rest, "/")
-		return id
-	}
-	if r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/sessions" && len(body) > 0 {
-		var v struct {
-			SessionID string `json:"session_id"`
-		}
-		if json.Unmarshal(body, &v) == nil {
-			return v.SessionID
-		}
-	}
-	return ""
-}
-
 // rendezvousScore is weighted rendezvous hashing: the region with the highest
 // score for a key owns it; shares are proportional to weight and removing a
 // region only moves the keys it owned.
@@ -530,34 +551,45 @@ type plan struct {
 	body  []byte
 }
 
-func (l *LB) serveProxy(w http.ResponseWriter, r *http.Request) {
+// serveProxy sends an allowlisted agent-API request to the regions. The
+// body is buffered (to retry it), bounded by max_body_bytes; a slow body is
+// bounded by http.read_timeout, which the server sets on the connection.
+func (l *LB) serveProxy(w http.ResponseWriter, r *http.Request, rt route, id string) {
 	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-		if err != nil {
+	if rt.hasBody() {
+		limit := l.cfg.MaxBodyBytes
+		if r.ContentLength > limit {
+			l.writeTooLarge(w)
+			return
+		}
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		var tooLarge *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			l.writeTooLarge(w)
+			return
+		case errors.As(err, &ne) && ne.Timeout():
+			writeError(w, http.StatusRequestTimeout, "request body not received in time", "REQUEST_TIMEOUT")
+			return
+		case err != nil:
 			writeError(w, http.StatusBadRequest, "cannot read request body", "BAD_REQUEST")
 			return
 		}
-		if len(b) > MaxBodyBytes {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds 1 MiB", "BODY_TOO_LARGE")
-			return
+		if len(b) > 0 { // an empty body is sent as none, with a length
+			body = b
 		}
-		body = b
 	}
-	order := l.order(sessionKey(r, body))
+	order := l.order(sessionKey(rt, id, body))
 	if len(order) == 0 {
-		if !l.alertFiring.Load() {
-			l.syncAlertAsync()
-		}
-		l.writeNoHealthy(w, r)
+		l.noRegion(w, r)
 		return
 	}
 	if l.alertFiring.Load() {
 		l.syncAlertAsync()
 	}
-	retryable := l.cfg.Retry.Enabled && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Header.Get("Idempotency-Key") != "")
 	n := 1
-	if retryable {
+	if l.cfg.Retry.Enabled && retryable(rt, r.Method, body) {
 		n = min(l.cfg.Retry.Attempts, len(order))
 	}
 	p := &plan{order: order[:n], body: body}
@@ -583,10 +615,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		out := req.Clone(ctx)
 		out.URL.Scheme = b.target.Scheme
 		out.URL.Host = b.target.Host
+		// The decoded path the allowlist matched, re-escaped: the region
+		// sees exactly the path the LB checked, whatever escapes the
+		// client used.
 		out.URL.Path = strings.TrimRight(b.target.Path, "/") + req.URL.Path
-		if req.URL.RawPath != "" {
-			out.URL.RawPath = strings.TrimRight(b.target.Path, "/") + req.URL.RawPath
-		}
+		out.URL.RawPath = ""
 		out.Host = ""
 		out.TransferEncoding = nil // the body is buffered: send it with a length
 		if p.body != nil {
@@ -642,15 +675,23 @@ func (c *cancelBody) Close() error {
 	return err
 }
 
+// proxyError answers a request no region answered. The error names
+// internal addresses and dial failures: it goes to the log, never to the
+// (anonymous) client.
 func (l *LB) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return // client went away
 	}
+	l.log.Warn("no region answered", "method", r.Method, "path", r.URL.Path, "err", err)
 	if errors.Is(err, context.DeadlineExceeded) {
-		writeError(w, http.StatusGatewayTimeout, "upstream region timed out: "+err.Error(), "UPSTREAM_TIMEOUT")
+		writeError(w, http.StatusGatewayTimeout, "upstream region timed out", "UPSTREAM_TIMEOUT")
 		return
 	}
-	writeError(w, http.StatusBadGateway, "upstream region failed: "+err.Error(), "UPSTREAM_UNAVAILABLE")
+	writeError(w, http.StatusBadGateway, "upstream region failed", "UPSTREAM_UNAVAILABLE")
+}
+
+func (l *LB) writeTooLarge(w http.ResponseWriter) {
+	writeError(w, http.StatusRequestEntityTooLarge, "request body larger than "+strconv.FormatInt(l.cfg.MaxBodyBytes, 10)+" bytes", "BODY_TOO_LARGE")
 }
 
 // ---- responses ----
@@ -674,8 +715,36 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 {{end}}</tbody></table></body></html>
 `))
 
+// PublicRegion is a region as anonymous callers see it (the 503 body and
+// page): name and status, never its URL or last error.
+type PublicRegion struct {
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	InRotation bool   `json:"in_rotation"`
+}
+
+func (l *LB) publicRegions() []PublicRegion {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.expireLocked(l.now())
+	out := make([]PublicRegion, 0, len(l.backends))
+	for _, b := range l.backends {
+		out = append(out, PublicRegion{Name: b.name, Status: b.status, InRotation: b.inRotation()})
+	}
+	return out
+}
+
+// noRegion answers a request no region is in rotation for, and makes sure
+// the alert fires (real traffic can eject the last region between rounds).
+func (l *LB) noRegion(w http.ResponseWriter, r *http.Request) {
+	if !l.alertFiring.Load() {
+		l.syncAlertAsync()
+	}
+	l.writeNoHealthy(w, r)
+}
+
 func (l *LB) writeNoHealthy(w http.ResponseWriter, r *http.Request) {
-	regions := l.Status().Regions
+	regions := l.publicRegions()
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(l.cfg.Health.Interval.Seconds()))))
 	w.Header().Set("Cache-Control", "no-store")
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -689,6 +758,6 @@ func (l *LB) writeNoHealthy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusServiceUnavailable, struct {
 		Error   string         `json:"error"`
 		Code    string         `json:"code"`
-		Regions []RegionStatus `json:"regions"`
+		Regions []PublicRegion `json:"regions"`
 	}{"no healthy region", "NO_HEALTHY_REGION", regions})
 }

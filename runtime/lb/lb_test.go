@@ -27,6 +27,8 @@ type fakeRegion struct {
 	hits       atomic.Int32 // non-health requests received
 	mu         sync.Mutex
 	bodies     []string
+	headers    []http.Header // of every non-health request, in order
+	paths      []string      // method and escaped path of every non-health request
 }
 
 func newFakeRegion(t testing.TB, name string) *fakeRegion {
@@ -44,6 +46,8 @@ func newFakeRegion(t testing.TB, name string) *fakeRegion {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.bodies = append(f.bodies, string(b))
+		f.headers = append(f.headers, r.Header.Clone())
+		f.paths = append(f.paths, r.Method+" "+r.URL.EscapedPath())
 		f.mu.Unlock()
 		if f.hang.Load() {
 			<-r.Context().Done()
@@ -122,6 +126,17 @@ func (fx *fixture) servedBy(t testing.TB, path string) string {
 	return resp.Header.Get("X-Served-By")
 }
 
+// createServedBy sends POST /v1/sessions without a session id, which is
+// routed at random by weight, and returns the region that answered.
+func (fx *fixture) createServedBy(t testing.TB) string {
+	t.Helper()
+	resp, _ := fx.do(t, http.MethodPost, "/v1/sessions", `{"user_id":"u"}`, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /v1/sessions: %d", resp.StatusCode)
+	}
+	return resp.Header.Get("X-Served-By")
+}
+
 // checkRounds runs n health-check rounds.
 func (fx *fixture) checkRounds(n int) {
 	for i := 0; i < n; i++ {
@@ -163,7 +178,7 @@ func TestSplitFollowsWeights(t *testing.T) {
 	const m = 600
 	served := map[string]int{}
 	for i := 0; i < m; i++ {
-		served[fx.servedBy(t, "/ping")]++
+		served[fx.createServedBy(t)]++
 	}
 	if c := chi2(served, m); c > 13.8 {
 		t.Fatalf("proxied split %v does not follow 50/30/20 (chi2=%.1f)", served, c)
@@ -184,10 +199,12 @@ func TestStickySessionsAndOnlyFailedRegionMoves(t *testing.T) {
 		if i >= viaHTTP {
 			continue
 		}
-		for _, p := range []string{"/v1/sessions/" + id, "/v1/sessions/" + id + "/messages?x=1"} {
-			if got := fx.servedBy(t, p); got != o {
-				t.Fatalf("%s served by %s, owner is %s", p, got, o)
-			}
+		if got := fx.servedBy(t, "/v1/sessions/"+id+"?x=1"); got != o {
+			t.Fatalf("GET %s served by %s, owner is %s", id, got, o)
+		}
+		resp, _ := fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"message_id":"m","content":"c"}`, nil)
+		if got := resp.Header.Get("X-Served-By"); got != o {
+			t.Fatalf("POST message to %s served by %s, owner is %s", id, got, o)
 		}
 	}
 	if c := chi2(counts, n); c > 13.8 {
@@ -239,7 +256,7 @@ func TestHealthThresholdDegradedDownRecovery(t *testing.T) {
 		t.Fatalf("conn refused: %+v, want down", s)
 	}
 	for i := 0; i < 50; i++ {
-		if got := fx.servedBy(t, "/ping"); got != "ap-southeast-1" {
+		if got := fx.createServedBy(t); got != "ap-southeast-1" {
 			t.Fatalf("request served by %s, out of rotation", got)
 		}
 	}
@@ -305,8 +322,8 @@ func TestOutlierEjectionAndReturn(t *testing.T) {
 	us := fx.regions["us-east-1"]
 	us.reqCode.Store(500) // health stays 200: only real traffic sees the failure
 	id := sessionOwnedBy(t, fx, "us-east-1")
-	for i := 0; i < 3; i++ { // POST is not retried: each failure reaches the client
-		resp, _ := fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"message_id":"m"}`, nil)
+	for i := 0; i < 3; i++ { // a message without message_id is not retried: each failure reaches the client
+		resp, _ := fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"content":"c"}`, nil)
 		if resp.StatusCode != 500 || resp.Header.Get("X-Served-By") != "us-east-1" {
 			t.Fatalf("try %d: %d from %s", i, resp.StatusCode, resp.Header.Get("X-Served-By"))
 		}
@@ -315,7 +332,7 @@ func TestOutlierEjectionAndReturn(t *testing.T) {
 	if s.InRotation || s.EjectedUntil == nil || s.Status != StatusActive {
 		t.Fatalf("after 3 failures: %+v, want ejected", s)
 	}
-	resp, _ := fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"message_id":"m"}`, nil)
+	resp, _ := fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"content":"c"}`, nil)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Served-By") != "eu-west-1" {
 		t.Fatalf("while ejected: %d from %s", resp.StatusCode, resp.Header.Get("X-Served-By"))
 	}
@@ -336,6 +353,10 @@ func TestOutlierEjectionAndReturn(t *testing.T) {
 	}
 }
 
+// Retry follows the API contract (lb.go retryable): a GET, and a message
+// POST carrying a message_id (the runtime deduplicates by it), go to the
+// next region after a 5xx; a message without message_id does not, and a
+// client's Idempotency-Key header alone makes nothing retryable.
 func TestRetryIdempotentOnly(t *testing.T) {
 	fx := newFixture(t, map[string]int{"us-east-1": 50, "eu-west-1": 50}, func(c *Config) { c.Outlier.Enabled = false })
 	us, eu := fx.regions["us-east-1"], fx.regions["eu-west-1"]
@@ -350,18 +371,11 @@ func TestRetryIdempotentOnly(t *testing.T) {
 		t.Fatalf("hits us=%d eu=%d", us.hits.Load(), eu.hits.Load())
 	}
 
-	resp, _ = fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", `{"message_id":"m1"}`, nil)
-	if resp.StatusCode != 503 || resp.Header.Get("X-Served-By") != "us-east-1" {
-		t.Fatalf("POST: %d from %s; a non-idempotent POST must not be retried", resp.StatusCode, resp.Header.Get("X-Served-By"))
-	}
-	if eu.hits.Load() != 1 {
-		t.Fatalf("POST reached eu-west-1 (%d hits)", eu.hits.Load())
-	}
-
+	// A message with message_id is retried, its body intact.
 	body := `{"message_id":"m2","content":"hello"}`
-	resp, _ = fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", body, map[string]string{"Idempotency-Key": "m2"})
+	resp, _ = fx.do(t, http.MethodPost, "/v1/sessions/"+id+"/messages", body, nil)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Served-By") != "eu-west-1" {
-		t.Fatalf("POST with Idempotency-Key: %d from %s", resp.StatusCode, resp.Header.Get("X-Served-By"))
+		t.Fatalf("POST message with message_id: %d from %s; want a retry on eu-west-1", resp.StatusCode, resp.Header.Get("X-Served-By"))
 	}
 	eu.mu.Lock()
 	last := eu.bodies[len(eu.bodies)-1]
@@ -370,11 +384,53 @@ func TestRetryIdempotentOnly(t *testing.T) {
 		t.Fatalf("retried body = %q, want %q", last, body)
 	}
 
+	// Not retried, with or without an Idempotency-Key: a message without
+	// message_id (or with an empty one), and a session create.
+	for _, c := range []struct{ path, body string }{
+		{"/v1/sessions/" + id + "/messages", `{"content":"no id"}`},
+		{"/v1/sessions/" + id + "/messages", `{"message_id":"","content":"empty id"}`},
+		{"/v1/sessions/" + id + "/messages", `not json {"message_id":"m3"}`},
+		{"/v1/sessions", `{"user_id":"u","session_id":"` + id + `"}`},
+	} {
+		for _, hdr := range []map[string]string{nil, {"Idempotency-Key": "k-" + c.body}} {
+			before := eu.hits.Load()
+			resp, _ = fx.do(t, http.MethodPost, c.path, c.body, hdr)
+			if resp.StatusCode != 503 || resp.Header.Get("X-Served-By") != "us-east-1" || eu.hits.Load() != before {
+				t.Fatalf("POST %s %s (headers %v): %d from %s, eu-west-1 hits %d->%d; must not be retried",
+					c.path, c.body, hdr, resp.StatusCode, resp.Header.Get("X-Served-By"), before, eu.hits.Load())
+			}
+		}
+	}
+
 	// Both fail: the last region's answer reaches the client, no third try.
 	eu.reqCode.Store(500)
 	resp, _ = fx.do(t, http.MethodGet, "/v1/sessions/"+id, "", nil)
 	if resp.StatusCode != 500 || resp.Header.Get("X-Served-By") != "eu-west-1" {
 		t.Fatalf("both failing: %d from %s", resp.StatusCode, resp.Header.Get("X-Served-By"))
+	}
+}
+
+// A slow session create that carries an Idempotency-Key runs on exactly one
+// region: the per-try timeout answers 504 instead of sending it to a second
+// region while the first may still create the session.
+func TestSlowCreateWithIdempotencyKeyHitsOneRegion(t *testing.T) {
+	fx := newFixture(t, map[string]int{"us-east-1": 50, "eu-west-1": 50}, func(c *Config) {
+		c.Retry.PerTryTimeout = 100 * time.Millisecond
+		c.Outlier.Enabled = false
+	})
+	for _, r := range fx.regions {
+		r.hang.Store(true)
+	}
+	resp, body := fx.do(t, http.MethodPost, "/v1/sessions", `{"user_id":"u","session_id":"slow-1"}`, map[string]string{"Idempotency-Key": "create-slow-1"})
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(body, "UPSTREAM_TIMEOUT") {
+		t.Fatalf("slow create: %d %s, want 504 UPSTREAM_TIMEOUT", resp.StatusCode, body)
+	}
+	total := 0
+	for _, r := range fx.regions {
+		total += int(r.hits.Load())
+	}
+	if total != 1 {
+		t.Fatalf("slow create with Idempotency-Key reached %d regions, want exactly 1", total)
 	}
 }
 
@@ -432,7 +488,7 @@ func TestNoHealthyRegionPageAndSingleAlert(t *testing.T) {
 	}
 	fx2.regions["us-east-1"].healthCode.Store(200)
 	fx2.checkRounds(3)
-	if got := fx2.servedBy(t, "/ping"); got != "us-east-1" {
+	if got := fx2.createServedBy(t); got != "us-east-1" {
 		t.Fatalf("served by %s", got)
 	}
 	fx2.lb.Wait() // any asynchronous alert sync has finished
@@ -460,9 +516,9 @@ func TestAlertFromRequestPathWhenAllEjected(t *testing.T) {
 		c.Outlier.Ejection = time.Hour
 	})
 	fx.regions["us-east-1"].reqCode.Store(500)
-	fx.do(t, http.MethodPost, "/x", "{}", nil) // ejects the only region
+	fx.do(t, http.MethodPost, "/v1/sessions", `{"user_id":"u"}`, nil) // ejects the only region
 	for i := 0; i < 5; i++ {
-		if resp, _ := fx.do(t, http.MethodGet, "/x", "", nil); resp.StatusCode != 503 {
+		if resp, _ := fx.do(t, http.MethodGet, "/v1/sessions/x", "", nil); resp.StatusCode != 503 {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	}
@@ -495,7 +551,7 @@ func TestStartLoopDetects(t *testing.T) {
 
 func TestBodyTooLarge(t *testing.T) {
 	fx := newFixture(t, map[string]int{"us-east-1": 1}, nil)
-	resp, body := fx.do(t, http.MethodPost, "/v1/sessions", strings.Repeat("x", MaxBodyBytes+1), nil)
+	resp, body := fx.do(t, http.MethodPost, "/v1/sessions", strings.Repeat("x", DefaultMaxBodyBytes+1), nil)
 	if resp.StatusCode != 413 || !strings.Contains(body, "BODY_TOO_LARGE") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}

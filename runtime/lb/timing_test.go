@@ -182,7 +182,7 @@ func TestClockOffsetShiftsEveryReportedTime(t *testing.T) {
 			fx.lb.Start(ctx)
 			waitRounds(t, fx.lb, 1)
 			fx.regions["us-east-1"].reqCode.Store(500)
-			fx.do(t, http.MethodPost, "/x", "{}", nil) // ejects us-east-1
+			fx.do(t, http.MethodPost, "/v1/sessions", `{"user_id":"u"}`, nil) // ejects us-east-1
 			st := fx.statusJSON(t)
 			after := time.Now()
 

@@ -22,8 +22,15 @@ func benchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
 }
 
+// post sends body with the test sessions' token (sessTok).
 func post(c *http.Client, url, body string) (int, error) {
-	res, err := c.Post(url, "application/json", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SessionTokenHeader, sessTok)
+	res, err := c.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -48,7 +55,7 @@ func BenchmarkMessageRoundTrip(b *testing.B) {
 	c := benchClient()
 	const sessions = 16
 	for i := range sessions {
-		if code, err := post(c, a.http.URL+"/v1/sessions", fmt.Sprintf(`{"user_id":"u","session_id":"s%d"}`, i)); err != nil || code != 201 {
+		if code, err := post(c, a.http.URL+"/v1/sessions", fmt.Sprintf(`{"user_id":"u","session_id":"s%d","session_token":"%s"}`, i, sessTok)); err != nil || code != 201 {
 			b.Fatalf("create: %d %v", code, err)
 		}
 	}
@@ -137,11 +144,11 @@ func populate(b *testing.B, svc *agent.Service, n int) {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
 				id := fmt.Sprintf("s%d", i)
-				if _, _, err := svc.CreateSession(ctx, "u", id); err != nil {
+				if _, _, err := svc.CreateSession(ctx, "u", id, sessTok); err != nil {
 					errs <- err
 					return
 				}
-				if _, err := svc.PostMessage(ctx, id, "a1", "hello from A"); err != nil {
+				if _, err := svc.PostMessage(ctx, id, sessTok, "a1", "hello from A"); err != nil {
 					errs <- err
 					return
 				}

@@ -11,6 +11,12 @@ import (
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// sessTok is the session token the tests' sessions are created with (spelled out
+// in their create bodies); owner is the header that presents it.
+const sessTok = "tok-0123456789abcdef"
+
+var owner = []string{SessionTokenHeader, sessTok}
+
 func newHTTPServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
 
 // errorLogger logs errors (a handler's panic among them) through t, so a

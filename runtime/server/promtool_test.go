@@ -76,11 +76,11 @@ func TestMetricsPassPromtool(t *testing.T) {
 
 	// Traffic that puts series in every family.
 	auth := []string{"Authorization", "Bearer " + adminToken}
-	expect(t, do(t, "POST", u+"/v1/sessions", `{"user_id":"u","session_id":"s"}`), 201, "")
-	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m1","content":"hello"}`), 200, "")
-	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m1","content":"hello"}`), 200, "")
-	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m2","content":"hello"}`), 200, "")
-	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":`), 400, "BAD_REQUEST")
+	expect(t, do(t, "POST", u+"/v1/sessions", `{"user_id":"u","session_id":"s","session_token":"tok-0123456789abcdef"}`), 201, "")
+	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m1","content":"hello"}`, owner...), 200, "")
+	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m1","content":"hello"}`, owner...), 200, "")
+	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":"m2","content":"hello"}`, owner...), 200, "")
+	expect(t, do(t, "POST", u+"/v1/sessions/s/messages", `{"message_id":`, owner...), 400, "BAD_REQUEST")
 	expect(t, do(t, "POST", u+"/cache/warmup", `{"from":"eu-west-1","entries":[]}`), 401, "BAD_SIGNATURE")
 	expect(t, do(t, "POST", u+"/regions/failover", `{"target":"eu-west-1","reason":"promtool test"}`, auth...), 200, "")
 	if err := sender.Fire(context.Background(), "PromtoolTest", "test alert", nil); err != nil {

@@ -4,9 +4,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +17,11 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentops/failover-harness/runtime/agent"
 	"github.com/agentops/failover-harness/runtime/alert"
@@ -29,6 +34,11 @@ import (
 
 // MaxBody is the request body limit (ARCHITECTURE: > 1 MiB → 413).
 const MaxBody = 1 << 20
+
+// DefaultMaxMessageBytes is the default limit of a message's content
+// (config session.max_message_bytes): the conversation is kept in one
+// DynamoDB item of at most 400 KB, so one message must stay a small part of it.
+const DefaultMaxMessageBytes = 32 << 10
 
 // Config wires a Server. Optional parts may be nil; their endpoints then
 // answer 503 NOT_CONFIGURED.
@@ -44,6 +54,10 @@ type Config struct {
 	Alert      *alert.Sender
 	AdminToken string // required
 	Metrics    *metrics.Registry
+
+	// MaxMessageBytes bounds a message's content (413 MESSAGE_TOO_LARGE);
+	// default DefaultMaxMessageBytes.
+	MaxMessageBytes int
 
 	// HealthTimeout bounds each dependency ping of /health; default 1s.
 	HealthTimeout time.Duration
@@ -84,6 +98,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: store: required")
 	case cfg.AdminToken == "":
 		return nil, errors.New("server: admin_token: required")
+	case cfg.MaxMessageBytes < 0:
+		return nil, fmt.Errorf("server: session.max_message_bytes: %d must be > 0", cfg.MaxMessageBytes)
+	}
+	if cfg.MaxMessageBytes == 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = time.Second
@@ -105,7 +124,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("region", cfg.Region), mux: http.NewServeMux()}
 	// Hash so the constant-time compare also hides the token's length.
-	s.token = sha256.Sum256([]byte("Bearer " + cfg.AdminToken))
+	s.token = sha256.Sum256([]byte(cfg.AdminToken))
 	s.registerMetrics()
 	s.routes()
 	s.handler = s.recoverer(s.servedBy(s.instrument(s.mux)))
@@ -244,10 +263,19 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// authorized checks an Authorization header: the scheme "Bearer" in any case
+// (auth schemes are case-insensitive, RFC 7235 §2.1), then the token, compared
+// in constant time over hashes so neither its bytes nor its length leak.
+func (s *Server) authorized(header string) bool {
+	scheme, token, _ := strings.Cut(header, " ")
+	got := sha256.Sum256([]byte(strings.TrimLeft(token, " ")))
+	tokenOK := subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+	return strings.EqualFold(scheme, "Bearer") && tokenOK
+}
+
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-		if subtle.ConstantTimeCompare(got[:], s.token[:]) != 1 {
+		if !s.authorized(r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="agent-runtime"`)
 			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "admin endpoints need Authorization: Bearer <admin_token>")
 			return
@@ -292,27 +320,110 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return decodeReader(body, dst)
 }
 
+// decodeReader reads the whole body (callers bound it) and decodes it; then
+// it refuses strings that are not valid UTF-8, which encoding/json would
+// silently replace by U+FFFD (storing text the client never sent).
 func decodeReader(body io.Reader, dst any) error {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	data, err := io.ReadAll(body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errBodyTooLarge
 		}
+		return fmt.Errorf("reading body: %w", err)
+	}
+	if len(data) > MaxBody {
+		return errBodyTooLarge
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
 		if errors.Is(err, io.EOF) {
 			return errors.New("empty body: a JSON object is required")
 		}
 		return fmt.Errorf("malformed JSON: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errBodyTooLarge
-		}
 		return errors.New("malformed JSON: trailing data after the object")
 	}
+	return checkUTF8Fields(data)
+}
+
+// checkUTF8Fields names the first field (in key order) of the JSON object
+// data whose string value is not valid UTF-8: raw invalid bytes, or a
+// \u escape of an unpaired UTF-16 surrogate. Request bodies are flat
+// objects; data has already decoded, so anything else is not judged here.
+func checkUTF8Fields(data []byte) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if raw := bytes.TrimSpace(fields[k]); len(raw) > 0 && raw[0] == '"' && !validJSONString(raw) {
+			return fmt.Errorf("%s: not valid UTF-8", k)
+		}
+	}
 	return nil
+}
+
+// validJSONString reports whether the JSON string literal raw decodes to
+// exactly the text it spells: valid UTF-8 and every surrogate escape paired.
+func validJSONString(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(raw[i+1:])
+		if !ok {
+			return false
+		}
+		i += 4
+		switch {
+		case r >= 0xD800 && r < 0xDC00: // high surrogate: a low one must follow
+			if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if lo, ok := hex4(raw[i+3:]); ok && lo >= 0xDC00 && lo < 0xE000 {
+					i += 6
+					continue
+				}
+			}
+			return false
+		case r >= 0xDC00 && r < 0xE000: // a low surrogate alone
+			return false
+		}
+	}
+	return true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func (s *Server) decodeOrReply(w http.ResponseWriter, r *http.Request, dst any) bool {
@@ -333,10 +444,42 @@ func (s *Server) decodeOrReply(w http.ResponseWriter, r *http.Request, dst any) 
 // idPattern keeps client ids printable and free of ':' (reserved for reply ids).
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
+// checkSessionID validates a session id, from a body or a path. "." and ".."
+// match idPattern but are path segments: a proxy, log or client that
+// resolves URLs would send /v1/sessions/../messages somewhere else.
+func checkSessionID(id string) error {
+	if !idPattern.MatchString(id) {
+		return errors.New("session_id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("session_id: %q is a path segment, not an id", id)
+	}
+	return nil
+}
+
+// SessionTokenHeader carries the session token on GET /v1/sessions/{id} and
+// POST /v1/sessions/{id}/messages.
+const SessionTokenHeader = "X-Session-Token"
+
+// tokenPattern is what a client-chosen session token must be: long enough not to
+// be guessed, short and plain enough for a header.
+var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{16,256}$`)
+
+// newSessionToken is the token of a session created without one: 32 random bytes,
+// base64url without padding.
+func newSessionToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // CreateSessionRequest is the body of POST /v1/sessions.
 type CreateSessionRequest struct {
 	UserID    string `json:"user_id"`
 	SessionID string `json:"session_id,omitempty"`
+	// SessionToken is optional; a pointer so that a present but empty one is
+	// refused rather than taken for absent.
+	SessionToken *string `json:"session_token,omitempty"`
 }
 
 // Validate names the bad field.
@@ -347,8 +490,13 @@ func (q CreateSessionRequest) Validate() error {
 	if len(q.UserID) > 256 {
 		return errors.New("user_id: longer than 256 bytes")
 	}
-	if q.SessionID != "" && !idPattern.MatchString(q.SessionID) {
-		return errors.New("session_id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+	if q.SessionID != "" {
+		if err := checkSessionID(q.SessionID); err != nil {
+			return err
+		}
+	}
+	if q.SessionToken != nil && !tokenPattern.MatchString(*q.SessionToken) {
+		return errors.New("session_token: must be 16-256 characters of A-Z a-z 0-9 _ -")
 	}
 	return nil
 }
@@ -399,6 +547,8 @@ type sessionCreated struct {
 	Version   int64  `json:"version"`
 	Region    string `json:"region"`
 	ExpiresAt string `json:"expires_at"`
+	// SessionToken is the token the caller presented, or the one generated for it.
+	SessionToken string `json:"session_token"`
 }
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
@@ -410,7 +560,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 		return
 	}
-	sess, created, err := s.cfg.Agent.CreateSession(r.Context(), q.UserID, q.SessionID)
+	token := newSessionToken()
+	if q.SessionToken != nil {
+		token = *q.SessionToken
+	}
+	sess, created, err := s.cfg.Agent.CreateSession(r.Context(), q.UserID, q.SessionID, token)
 	if err != nil {
 		s.agentError(w, err)
 		return
@@ -419,7 +573,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if created {
 		code = http.StatusCreated
 	}
-	writeJSON(w, code, sessionCreated{SessionID: sess.ID, Version: sess.Version, Region: s.cfg.Region, ExpiresAt: rfc3339(sess.ExpiresAt)})
+	writeJSON(w, code, sessionCreated{SessionID: sess.ID, Version: sess.Version, Region: s.cfg.Region, ExpiresAt: rfc3339(sess.ExpiresAt), SessionToken: token})
 }
 
 type toolCallJSON struct {
@@ -448,9 +602,9 @@ type messageResponse struct {
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
+	if err := checkSessionID(id); err != nil {
 		s.messages.Inc("bad_request")
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "session id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 		return
 	}
 	var q PostMessageRequest
@@ -463,7 +617,14 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 		return
 	}
-	res, err := s.cfg.Agent.PostMessage(r.Context(), id, q.MessageID, q.Content)
+	if len(q.Content) > s.cfg.MaxMessageBytes {
+		s.messages.Inc("too_large")
+		writeError(w, http.StatusRequestEntityTooLarge, "MESSAGE_TOO_LARGE",
+			fmt.Sprintf("content: %d bytes exceeds the %d-byte limit (session.max_message_bytes)", len(q.Content), s.cfg.MaxMessageBytes))
+		return
+	}
+	// The agent checks the token before anything else looks at the session.
+	res, err := s.cfg.Agent.PostMessage(r.Context(), id, r.Header.Get(SessionTokenHeader), q.MessageID, q.Content)
 	if err != nil {
 		s.messages.Inc(outcome(err))
 		s.agentError(w, err)
@@ -510,11 +671,11 @@ type sessionJSON struct {
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
-		writeError(w, http.StatusBadRequest, "BAD_REQUEST", "session id: must be 1-128 characters of A-Z a-z 0-9 . _ -")
+	if err := checkSessionID(id); err != nil {
+		writeError(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 		return
 	}
-	sess, err := s.cfg.Agent.GetSession(r.Context(), id)
+	sess, err := s.cfg.Agent.GetSession(r.Context(), id, r.Header.Get(SessionTokenHeader))
 	if err != nil {
 		s.agentError(w, err)
 		return
@@ -531,7 +692,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 
 func outcome(err error) string {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound): // a stranger's request included: counted as an unknown id
 		return "not_found"
 	case errors.Is(err, store.ErrExpired):
 		return "expired"
@@ -539,6 +700,8 @@ func outcome(err error) string {
 		return "conflict"
 	case errors.Is(err, store.ErrUnavailable):
 		return "unavailable"
+	case errors.Is(err, store.ErrTooLarge):
+		return "too_large"
 	}
 	return "error"
 }
@@ -547,11 +710,18 @@ func outcome(err error) string {
 func (s *Server) agentError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		// Also a session the caller's token does not own: the same answer, so a
+		// guesser cannot tell a taken id from a free one.
 		writeError(w, http.StatusNotFound, "SESSION_NOT_FOUND", "session not found")
+	case errors.Is(err, agent.ErrSessionExists):
+		writeError(w, http.StatusConflict, "SESSION_EXISTS", "session_id: a live session with this id exists; re-create it with its session_token or choose another id")
 	case errors.Is(err, store.ErrExpired):
 		writeError(w, http.StatusGone, "SESSION_EXPIRED", "session expired: re-authenticate and create a new session")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "VERSION_CONFLICT", err.Error())
+	case errors.Is(err, store.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "SESSION_TOO_LARGE",
+			fmt.Sprintf("the session would exceed the store's %d-byte item limit: message not acknowledged, nothing written", store.MaxItemBytes))
 	case errors.Is(err, store.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "STORE_UNAVAILABLE", "global store unreachable: message not acknowledged")
 	case errors.Is(err, agent.ErrClosed):
@@ -695,11 +865,12 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.notConfigured("failover manager")(w, r)
 		return
 	}
-	h := s.cfg.Failover.History()
+	h, total := s.cfg.Failover.Recorded()
 	if h == nil {
 		h = []failover.Event{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"current": s.cfg.Failover.Current(), "history": h})
+	// total counts every failover: more than len(history) once the oldest were dropped.
+	writeJSON(w, http.StatusOK, map[string]any{"current": s.cfg.Failover.Current(), "history": h, "total": total})
 }
 
 func (s *Server) sessions(w http.ResponseWriter, _ *http.Request) {

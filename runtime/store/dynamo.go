@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,8 @@ const (
 	attrState        = "state"       // JSON object
 	attrExpiresAtMs  = "expiresAtMs" // precise expiry; ttl is only whole seconds
 	attrTTL          = "ttl"         // epoch seconds, DynamoDB TTL attribute
+	attrSeen         = "seen"        // JSON array of SeenID: the idempotency record
+	attrOwner        = "owner"       // Session.Owner: hex SHA-256 of the session token, never the token
 )
 
 // DynamoConfig configures NewDynamo. Zero values take the documented defaults.
@@ -245,7 +248,7 @@ func (d *Dynamo) Get(ctx context.Context, id string) (*Session, error) {
 		return nil, fmt.Errorf("session %q: %w", id, err)
 	}
 	if !d.cfg.Now().Before(s.ExpiresAt) {
-		return nil, fmt.Errorf("session %q expired at %s: %w", id, s.ExpiresAt.Format(time.RFC3339), ErrExpired)
+		return nil, &ExpiredError{SessionID: id, ExpiredAt: s.ExpiresAt, Owner: s.Owner}
 	}
 	return s, nil
 }
@@ -265,14 +268,21 @@ func (d *Dynamo) getItem(ctx context.Context, id string) (map[string]types.Attri
 	return out.Item, nil
 }
 
-// ConflictError is the ErrConflict a version-wins writer gets when its version is stale.
+// ConflictError is the ErrConflict a writer gets when its version is stale (version-wins)
+// or when the live item belongs to another owner (every strategy).
 type ConflictError struct {
 	SessionID string
 	Current   int64 // -1 when the store did not say
 	Attempted int64
+	// OtherOwner: the live item has another owner than the write carried (the session
+	// was re-created after expiry by another token); nothing was written.
+	OtherOwner bool
 }
 
 func (e *ConflictError) Error() string {
+	if e.OtherOwner {
+		return fmt.Sprintf("session %q: version conflict: the live session has another owner; a write cannot change it", e.SessionID)
+	}
 	cur := "unknown"
 	if e.Current >= 0 {
 		cur = strconv.FormatInt(e.Current, 10)
@@ -315,11 +325,15 @@ func (d *Dynamo) Put(ctx context.Context, s *Session) (PutResult, error) {
 	return res, nil
 }
 
-// putDirect implements version-wins (conditional) and last-write-wins (unconditional).
+// putDirect implements version-wins (conditional on the version) and last-write-wins
+// (unconditional on the version). Under both, a live item's owner never changes: only a
+// write over an absent or expired item (a re-create) may set it, so no write hands a
+// session to another token or strips its owner.
 func (d *Dynamo) putDirect(ctx context.Context, s *Session) (PutResult, error) {
 	now := d.cfg.Now()
 	kept := bound(s.Messages, d.cfg.MaxMessages)
-	item, exp, err := d.encodeItem(s, kept, s.Version, s.State, now)
+	// Recorded from the whole list before the bound: a message trimmed here stays known.
+	item, exp, err := d.encodeItem(s, kept, RecordMessages(s.Seen, s.Messages), s.Version, s.State, s.Owner, now)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -327,27 +341,40 @@ func (d *Dynamo) putDirect(ctx context.Context, s *Session) (PutResult, error) {
 		TableName:    aws.String(d.cfg.Table),
 		Item:         item,
 		ReturnValues: types.ReturnValueAllOld,
+		ExpressionAttributeNames: map[string]string{
+			"#v": attrVersion, "#e": attrExpiresAtMs, "#o": attrOwner,
+		},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(now.UnixMilli())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
+	sameOwner := "attribute_not_exists(#o)" // an item without owner stays without one
+	if s.Owner != "" {
+		sameOwner = "#o = :o"
+		in.ExpressionAttributeValues[":o"] = str(s.Owner)
+	}
+	// An expired item may be replaced by any version and owner, so an id can be reused
+	// after expiry (the re-authentication path).
+	cond := "attribute_not_exists(#v) OR #e <= :now OR " + sameOwner
 	if d.cfg.Strategy == VersionWins {
-		// An expired item may be replaced by any version, so an id can be reused after expiry.
-		in.ConditionExpression = aws.String("attribute_not_exists(#v) OR #v < :v OR #e <= :now")
-		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion, "#e": attrExpiresAtMs}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":v":   num(s.Version),
-			":now": num(now.UnixMilli()),
-		}
-		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		cond = "attribute_not_exists(#v) OR #e <= :now OR (#v < :v AND " + sameOwner + ")"
+		in.ExpressionAttributeValues[":v"] = num(s.Version)
 	}
+	in.ConditionExpression = aws.String(cond)
 	out, err := d.db.PutItem(ctx, in)
 	if err != nil {
 		if ccf, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
-			cur := int64(-1)
+			ce := &ConflictError{SessionID: s.ID, Current: -1, Attempted: s.Version}
 			if v, ok := ccf.Item[attrVersion].(*types.AttributeValueMemberN); ok {
 				if n, perr := strconv.ParseInt(v.Value, 10, 64); perr == nil {
-					cur = n
+					ce.Current = n
 				}
 			}
-			return PutResult{}, &ConflictError{SessionID: s.ID, Current: cur, Attempted: s.Version}
+			stored := ""
+			if o, ok := ccf.Item[attrOwner].(*types.AttributeValueMemberS); ok {
+				stored = o.Value
+			}
+			ce.OtherOwner = len(ccf.Item) > 0 && stored != s.Owner
+			return PutResult{}, ce
 		}
 		return PutResult{}, d.classify("put", err)
 	}
@@ -383,7 +410,7 @@ func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
 			}
 		}
 		version := s.Version
-		msgs, state := s.Messages, s.State
+		msgs, state, seen := s.Messages, s.State, s.Seen
 		in := &dynamodb.PutItemInput{TableName: aws.String(d.cfg.Table)}
 		if cur == nil {
 			in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
@@ -392,18 +419,28 @@ func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
 			if version <= cur.Version { // never reuse or go back below what is stored
 				version = cur.Version + 1
 			}
+			if now.Before(cur.ExpiresAt) && cur.Owner != s.Owner {
+				// The stored owner wins, as under the other strategies: a write of another
+				// owner's session (an incarnation before a re-create) is refused, not merged,
+				// so its conversation never shows to the new owner.
+				return PutResult{}, &ConflictError{SessionID: s.ID, Current: cur.Version, Attempted: s.Version, OtherOwner: true}
+			}
 			if now.Before(cur.ExpiresAt) { // an expired conversation is not resurrected
 				msgs = MergeMessages(cur.Messages, stampNew(s.Messages, cur.Messages, s.Version, version))
 				state = mergeState(cur.State, s.State)
+				// Both regions' ids stay known: a retry of either's message is a duplicate.
+				seen = MergeSeen(cur.Seen, stampNewSeen(s.Seen, cur.Seen, s.Version, version))
 			} else {
 				msgs = stampNew(s.Messages, nil, s.Version, version)
+				seen = stampNewSeen(s.Seen, nil, s.Version, version)
 			}
 			in.ConditionExpression = aws.String("#v = :cur")
 			in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
 			in.ExpressionAttributeValues = map[string]types.AttributeValue{":cur": num(cur.Version)}
 		}
 		kept := bound(msgs, d.cfg.MaxMessages)
-		item, exp, err := d.encodeItem(s, kept, version, state, now)
+		// The owner is the stored one (checked above) or, over an absent or expired item, the writer's.
+		item, exp, err := d.encodeItem(s, kept, RecordMessages(seen, msgs), version, state, s.Owner, now)
 		if err != nil {
 			return PutResult{}, err
 		}
@@ -439,6 +476,11 @@ func (d *Dynamo) classify(op string, err error) error {
 		return fmt.Errorf("dynamodb %s: %w: %w", op, ErrUnavailable, err)
 	}
 	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		// Real DynamoDB's answer to an item over 400 KB; the guard in encodeItem should
+		// have refused it first, but the client must see the same answer either way.
+		if apiErr.ErrorCode() == "ValidationException" && strings.Contains(apiErr.ErrorMessage(), "size") {
+			return fmt.Errorf("dynamodb %s: %w: %w", op, ErrTooLarge, err)
+		}
 		switch apiErr.ErrorCode() {
 		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
 			"ResourceNotFoundException": // no table: the store cannot take this region's writes
@@ -458,28 +500,84 @@ func num(n int64) types.AttributeValue {
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
-// encodeItem builds the item; the conversation and state are JSON strings so that every
-// DynamoDB-compatible endpoint stores them identically.
-func (d *Dynamo) encodeItem(s *Session, msgs []Message, version int64, state map[string]string, now time.Time) (map[string]types.AttributeValue, time.Time, error) {
+// encodeItem builds the item and refuses one over MaxItemBytes (TooLargeError), so an
+// oversized session is answered before anything is written.
+func (d *Dynamo) encodeItem(s *Session, msgs []Message, seen []SeenID, version int64, state map[string]string, owner string, now time.Time) (map[string]types.AttributeValue, time.Time, error) {
+	exp := now.Add(d.cfg.TTL)
+	item, err := buildItem(s, msgs, seen, version, state, owner, now, exp)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if n := itemSize(item); n > MaxItemBytes {
+		return nil, time.Time{}, &TooLargeError{SessionID: s.ID, Size: n, Limit: MaxItemBytes}
+	}
+	return item, exp, nil
+}
+
+// ItemSize is the size s would have as a stored item, counted as the guard of every
+// write counts it: a writer that acknowledges before it writes (periodic checkpoints)
+// checks it first, so it never acknowledges what the store would refuse. s.Messages is
+// taken as given (bound it first); the id record includes its user messages.
+func ItemSize(s *Session) (int, error) {
+	item, err := buildItem(s, s.Messages, RecordMessages(s.Seen, s.Messages), s.Version, s.State, s.Owner, s.LastActiveAt, s.ExpiresAt)
+	if err != nil {
+		return 0, err
+	}
+	return itemSize(item), nil
+}
+
+// CheckItemSize returns a TooLargeError when ItemSize(s) exceeds MaxItemBytes.
+func CheckItemSize(s *Session) error {
+	n, err := ItemSize(s)
+	if err != nil {
+		return err
+	}
+	if n > MaxItemBytes {
+		return &TooLargeError{SessionID: s.ID, Size: n, Limit: MaxItemBytes}
+	}
+	return nil
+}
+
+// itemSize counts an item as DynamoDB does: each attribute's name plus its value, strings
+// by their UTF-8 bytes; numbers at DynamoDB's 21-byte maximum so the count never falls
+// short of the real one.
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += 21
+		default:
+			n += 400 << 10 // not written by this package: count it as too large
+		}
+	}
+	return n
+}
+
+// buildItem builds the item; the conversation, state and id record are JSON strings so
+// that every DynamoDB-compatible endpoint stores them identically.
+func buildItem(s *Session, msgs []Message, seen []SeenID, version int64, state map[string]string, owner string, now, exp time.Time) (map[string]types.AttributeValue, error) {
 	if msgs == nil {
 		msgs = []Message{}
 	}
 	conv, err := json.Marshal(msgs)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("put session %q: messages: %w", s.ID, err)
+		return nil, fmt.Errorf("put session %q: messages: %w", s.ID, err)
 	}
 	if state == nil {
 		state = map[string]string{}
 	}
 	st, err := json.Marshal(state)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("put session %q: state: %w", s.ID, err)
+		return nil, fmt.Errorf("put session %q: state: %w", s.ID, err)
 	}
 	activeAt := s.LastActiveAt
 	if activeAt.IsZero() {
 		activeAt = now
 	}
-	exp := now.Add(d.cfg.TTL)
 	item := map[string]types.AttributeValue{
 		attrPK:           str(pk(s.ID)),
 		attrConversation: str(string(conv)),
@@ -497,7 +595,17 @@ func (d *Dynamo) encodeItem(s *Session, msgs []Message, version int64, state map
 	if s.UserID != "" {
 		item[attrUserID] = str(s.UserID)
 	}
-	return item, exp, nil
+	if owner != "" { // absent on items written before owners existed; never written as ""
+		item[attrOwner] = str(owner)
+	}
+	if len(seen) > 0 {
+		rec, err := json.Marshal(seen)
+		if err != nil {
+			return nil, fmt.Errorf("put session %q: seen: %w", s.ID, err)
+		}
+		item[attrSeen] = str(string(rec))
+	}
+	return item, nil
 }
 
 func decodeItem(item map[string]types.AttributeValue) (*Session, error) {
@@ -522,7 +630,7 @@ func decodeItem(item map[string]types.AttributeValue) (*Session, error) {
 	if len(id) < len("session#") || id[:len("session#")] != "session#" {
 		return nil, fmt.Errorf("item attribute pk: %q lacks the session# prefix", id)
 	}
-	s := &Session{ID: id[len("session#"):], UserID: getS(attrUserID), LastActiveRegion: getS(attrRegion)}
+	s := &Session{ID: id[len("session#"):], UserID: getS(attrUserID), LastActiveRegion: getS(attrRegion), Owner: getS(attrOwner)}
 	var err error
 	if s.Version, err = getN(attrVersion); err != nil {
 		return nil, err
@@ -530,6 +638,11 @@ func decodeItem(item map[string]types.AttributeValue) (*Session, error) {
 	if raw := getS(attrConversation); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &s.Messages); err != nil {
 			return nil, fmt.Errorf("item attribute conversation: %w", err)
+		}
+	}
+	if raw := getS(attrSeen); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &s.Seen); err != nil {
+			return nil, fmt.Errorf("item attribute seen: %w", err)
 		}
 	}
 	if raw := getS(attrState); raw != "" {
@@ -607,6 +720,25 @@ func stampNew(msgs, stored []Message, requested, written int64) []Message {
 		have[m.ID] = true
 	}
 	out := slices.Clone(msgs)
+	for i := range out {
+		if !have[out[i].ID] && out[i].Version == requested {
+			out[i].Version = written
+		}
+	}
+	return out
+}
+
+// stampNewSeen is stampNew for the id record: entries new to stored that carry the
+// requested version get the version actually written, as their messages do.
+func stampNewSeen(seen, stored []SeenID, requested, written int64) []SeenID {
+	if requested == written {
+		return seen
+	}
+	have := make(map[string]bool, len(stored))
+	for _, e := range stored {
+		have[e.ID] = true
+	}
+	out := slices.Clone(seen)
 	for i := range out {
 		if !have[out[i].ID] && out[i].Version == requested {
 			out[i].Version = written

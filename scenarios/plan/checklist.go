@@ -218,7 +218,8 @@ func checkTTL(ctx context.Context, r *run) error {
 	}
 	id := fmt.Sprintf("s-ttl-%d", r.Spec.Seed)
 	t0 := time.Now()
-	resp, err := httpPost(ctx, r.Cluster.LBURL()+"/v1/sessions", "", fmt.Sprintf(`{"user_id":"ttl","session_id":%q}`, id))
+	tok := traffic.SessionToken(id)
+	resp, err := httpPost(ctx, r.Cluster.LBURL()+"/v1/sessions", "", fmt.Sprintf(`{"user_id":"ttl","session_id":%q,"session_token":%q}`, id, tok))
 	took := time.Since(t0)
 	if err != nil {
 		return err
@@ -227,7 +228,13 @@ func checkTTL(ctx context.Context, r *run) error {
 		LastActiveAt time.Time `json:"last_active_at"`
 		ExpiresAt    time.Time `json:"expires_at"`
 	}
-	gerr := getJSON(ctx, r.Cluster.LBURL()+"/v1/sessions/"+id, "", &s)
+	a, gerr := httpDoH(ctx, http.MethodGet, r.Cluster.LBURL()+"/v1/sessions/"+id, "", map[string]string{traffic.SessionTokenHeader: tok})
+	if gerr == nil && a.status != http.StatusOK {
+		gerr = fmt.Errorf("GET session: %d %s", a.status, trim(a.body))
+	}
+	if gerr == nil {
+		gerr = json.Unmarshal(a.body, &s)
+	}
 	got := s.ExpiresAt.Sub(s.LastActiveAt)
 	want := r.Spec.SessionTTL
 	const precision = time.Millisecond // the store keeps expiries in milliseconds
@@ -270,6 +277,15 @@ type answer struct {
 }
 
 func httpDo(ctx context.Context, method, url, token, body string) (answer, error) {
+	var hdr map[string]string
+	if token != "" {
+		hdr = map[string]string{"Authorization": "Bearer " + token}
+	}
+	return httpDoH(ctx, method, url, body, hdr)
+}
+
+// httpDoH is httpDo with any headers (a session's X-Session-Token).
+func httpDoH(ctx context.Context, method, url, body string, hdr map[string]string) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var rd io.Reader
@@ -281,8 +297,8 @@ func httpDo(ctx context.Context, method, url, token, body string) (answer, error
 		return answer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

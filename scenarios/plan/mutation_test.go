@@ -203,3 +203,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// An LB whose in-flight cap is small and whose read timeout is long lets a
+// slowloris that trickles bodies hold every slot: real users get 503
+// OVERLOADED during the failover, and the security row must say so.
+func TestSlowlorisRowFailsOnAnUnboundedLB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a topology")
+	}
+	row, ok := RowByLabel(Security()[1].Spec)
+	if !ok {
+		t.Fatal("no slowloris row")
+	}
+	out := runJudged(t, row, func(seed int64) topology.Spec {
+		spec := engine.SuiteDefaults()
+		spec.Seed = seed
+		spec.LBDrift = func(c *lb.Config) { c.HTTP.MaxInFlight, c.HTTP.ReadTimeout = 16, 10*time.Minute }
+		return spec
+	})
+	assertFails(t, out, "client-error-rate", "16 in-flight slots held by slow bodies for 10 minutes leave none for the users")
+}

@@ -39,6 +39,7 @@ func Rows() []engine.Row {
 			Expected: "sessions expire via TTL; returning users get SESSION_EXPIRED and re-authenticate", Body: body(row7)},
 	}
 	rows = append(rows, Checklist()...)
+	rows = append(rows, Security()...)
 	return rows
 }
 
@@ -236,8 +237,19 @@ func row1(ctx context.Context, r *run) error {
 		return err
 	}
 	defer ld.Stop()
-	det, rto := r.DetectionBound(), r.RTOBound()
+	return r.freezeFailover(ctx, ld, a, nil, func(context.Context) error {
+		k := max(r.Env.TimeScale, 1)
+		r.Out.Add(check.AcksDurable(r.History.Ops(), r.Spec.CheckpointPolicy, r.Spec.CheckpointInterval, time.Duration(float64(r.Spec.CheckpointInterval)*k)))
+		return nil
+	})
+}
 
+// freezeFailover is row 1's failover: region a frozen with work on its way
+// to it, detection, every user continuing, availability, then (after
+// beforeFailback, for a row's own checks and heals) the failback and the
+// loss checks. faulted, when set, runs right after the fault took effect.
+func (r *run) freezeFailover(ctx context.Context, ld *engine.Load, a string, faulted func(), beforeFailback func(context.Context) error) error {
+	det, rto := r.DetectionBound(), r.RTOBound()
 	// Break A with work on its way to it: freeze it while requests for
 	// sessions it serves are in flight.
 	homed := r.HomedOn(a)
@@ -246,6 +258,9 @@ func row1(ctx context.Context, r *run) error {
 		return err
 	}
 	r.Out.Event("fault injected")
+	if faulted != nil {
+		faulted()
+	}
 	marked := r.WaitMarked(ctx, a, f.Start, engine.MarkDeadline(det), false)
 	calm := calmAfter(marked, r.InFlightBound())
 	if !marked.IsZero() {
@@ -263,8 +278,9 @@ func row1(ctx context.Context, r *run) error {
 	r.Out.Add(check.DetectionTime(f, st.Transitions, a, false, det))
 	r.Out.Add(check.EveryUserContinues(r.UserOps(), f.Start))
 	r.availability(f.Start, calm, ld.Stopped, rto)
-	k := max(r.Env.TimeScale, 1)
-	r.Out.Add(check.AcksDurable(r.History.Ops(), r.Spec.CheckpointPolicy, r.Spec.CheckpointInterval, time.Duration(float64(r.Spec.CheckpointInterval)*k)))
+	if err := beforeFailback(ctx); err != nil {
+		return err
+	}
 	if err := r.failback(ctx, heal, res.All, a); err != nil {
 		return err
 	}
@@ -817,6 +833,15 @@ func row6(ctx context.Context, r *run) error {
 	ratio := float64(hits) / float64(len(prompts))
 	r.Out.Add(check.Live("warm-before-serving("+a+")", hits >= fresh, ratio,
 		"%d/%d of the first requests %s served after its cold restart, sent the moment it answered again, were cache hits; %d entries were fresh when it restarted, each must hit", hits, len(prompts), a, fresh))
+	return r.afterRestart(ctx, ld, a, t0, restarted)
+}
+
+// afterRestart ends a row whose fault was a kill and restart of region a
+// (killed at t0, answering again at restarted): availability once the
+// in-flight requests settled, a's return (the restart is the heal: a back
+// in the LB's rotation and staying), the users served again, then the loss
+// checks.
+func (r *run) afterRestart(ctx context.Context, ld *engine.Load, a string, t0, restarted time.Time) error {
 	st, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
@@ -829,7 +854,6 @@ func row6(ctx context.Context, r *run) error {
 	r.settleAfter(ctx, calm, errorSample, 3*time.Second)
 	res, _ := ld.Stop()
 	r.availability(t0, calm, ld.Stopped, r.RTOBound())
-	// The restart is the heal: A back in the LB's rotation and staying.
 	r.Failback(ctx, check.Heal{Start: t0, End: restarted}, a)
 	r.UsersReturn(ctx, res.All, engine.MarkDeadline(r.RTOBound()))
 	return r.lossChecks(ctx, r.History.Ops(), res.All, false)

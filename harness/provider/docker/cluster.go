@@ -32,6 +32,7 @@ import (
 	"github.com/agentops/failover-harness/harness/alertsink"
 	"github.com/agentops/failover-harness/harness/gate"
 	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
 )
 
 // cluster is a running docker topology.
@@ -132,10 +133,13 @@ func (c *cluster) start(ctx context.Context) error {
 	})
 	for _, r := range c.spec.Regions {
 		g.Go(func() error {
-			var args []string
-			if c.opts.Images.Upstream { // the official image's default command keeps persistence on
-				args = []string{"redis-server", "--save", "", "--appendonly", "no", "--protected-mode", "no"}
+			// No persistence (a restart is a cold cache), and a password:
+			// nothing but the region's runtime reads or writes its cache.
+			bin := "/usr/bin/redis-server"
+			if c.opts.Images.Upstream {
+				bin = "redis-server"
 			}
+			args := []string{bin, "--bind", "0.0.0.0", "--port", strconv.Itoa(redisPort), "--save", "", "--appendonly", "no", "--dir", "/data", "--requirepass", c.sec.RedisPassword}
 			_, err := c.run(gctx, "redis-"+r.Name, c.opts.Images.Redis, aliasRedis(r.Name), redisPort, 0, nil,
 				wait.ForLog("Ready to accept connections"), args...)
 			return err
@@ -177,7 +181,7 @@ func (c *cluster) start(ctx context.Context) error {
 		return err
 	}
 
-	cfg, err := lbYAML(c.spec, c.links, alertURL)
+	cfg, err := lbYAML(c.spec, c.links, c.sec, alertURL)
 	if err != nil {
 		return err
 	}
@@ -363,6 +367,9 @@ func (c *cluster) Spec() topology.Spec { return c.spec }
 func (c *cluster) LBURL() string       { return c.lbURL }
 func (c *cluster) AdminToken() string  { return c.sec.AdminToken }
 
+// WarmupKeys are the regions' peer keys of this run (topology.PeerKeys).
+func (c *cluster) WarmupKeys() map[string]rtconfig.WarmupKeyPair { return c.sec.WarmupKeys }
+
 // RunID is the value of the run label on everything this cluster created.
 func (c *cluster) RunID() string { return c.runID }
 
@@ -371,7 +378,7 @@ func (c *cluster) RunID() string { return c.runID }
 // compared with the host's.
 func (c *cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	var st topology.LBStatus
-	body, err := c.get(ctx, c.lbURL+"/lb/status")
+	body, err := c.get(ctx, c.lbURL+"/lb/status", c.sec.StatusToken)
 	received := time.Now() // after the whole body: later than the LB built it
 	if err != nil {
 		return st, err
@@ -383,10 +390,13 @@ func (c *cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	return st, nil
 }
 
-func (c *cluster) get(ctx context.Context, url string) ([]byte, error) {
+func (c *cluster) get(ctx context.Context, url, token string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -503,7 +513,7 @@ func (c *cluster) Start(ctx context.Context, region string, coldCache bool) (err
 		if err != nil {
 			return err
 		}
-		code, out, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "FLUSHALL"})
+		code, out, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "-a", c.sec.RedisPassword, "--no-auth-warning", "FLUSHALL"})
 		if err != nil || code != 0 {
 			msg := ""
 			if out != nil {
@@ -550,7 +560,7 @@ func (c *cluster) Metrics(ctx context.Context, region string) (map[string]float6
 	if !ok {
 		return nil, fmt.Errorf("region %q: not in this topology", region)
 	}
-	body, err := c.get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	body, err := c.get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), "")
 	if err != nil {
 		return nil, fmt.Errorf("metrics of %s: %w", region, err)
 	}

@@ -75,10 +75,21 @@ func linkAddr(links []link, name string) string {
 	return ""
 }
 
-// secrets shared by every region of one run.
+// secrets of one run: the admin token every region shares, and one fresh
+// Ed25519 key pair per region signing its peer cache requests (peer
+// protocol v2), so no region can speak for another.
 type secrets struct {
-	AdminToken   string
-	WarmupSecret string
+	AdminToken string
+	// StatusToken guards the LB's /lb/status (internal URLs, dial errors).
+	StatusToken string
+	// RedisPassword is every region's Redis AUTH password.
+	RedisPassword string
+	WarmupKeys    map[string]rtconfig.WarmupKeyPair
+}
+
+// newSecrets makes a run's secrets for spec's regions.
+func newSecrets(spec topology.Spec) secrets {
+	return secrets{AdminToken: randomHex(16), StatusToken: randomHex(16), RedisPassword: randomHex(16), WarmupKeys: rtconfig.NewWarmupKeys(spec.RegionNames()...)}
 }
 
 // runtimeConfig is the agent-runtime config of region as seen from inside
@@ -89,9 +100,10 @@ func runtimeConfig(spec topology.Spec, region string, links []link, sec secrets,
 	c := spec.RegionConfig(region)
 	c.Listen = fmt.Sprintf("0.0.0.0:%d", runtimePort)
 	c.AdminToken = sec.AdminToken
-	c.WarmupSecret = sec.WarmupSecret
+	c.SetWarmupKeys(sec.WarmupKeys)
 	c.DynamoDB.Endpoint = "http://" + linkAddr(links, topology.DynamoLink(region))
 	c.Redis.Addr = linkAddr(links, topology.RedisLink(region))
+	c.Redis.Password = sec.RedisPassword
 	c.Alert.Webhook = alertURL
 	for i, r := range c.Regions {
 		if r.Name == region {
@@ -122,9 +134,10 @@ func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, a
 // lbConfig is the global-lb config on the LB's own type: the spec fills
 // every setting (Spec.LBConfig); each region is reached through its
 // lb-><region> toxiproxy link (which ends at the region's gate).
-func lbConfig(spec topology.Spec, links []link, alertURL string) (lb.Config, error) {
+func lbConfig(spec topology.Spec, links []link, sec secrets, alertURL string) (lb.Config, error) {
 	c := spec.LBConfig()
 	c.Listen = fmt.Sprintf("0.0.0.0:%d", lbPort)
+	c.StatusToken = sec.StatusToken
 	c.Alert.Webhook = alertURL
 	for i, r := range c.Regions {
 		addr := linkAddr(links, topology.LBLink(r.Name))
@@ -140,8 +153,8 @@ func lbConfig(spec topology.Spec, links []link, alertURL string) (lb.Config, err
 }
 
 // lbYAML renders lbConfig.
-func lbYAML(spec topology.Spec, links []link, alertURL string) ([]byte, error) {
-	c, err := lbConfig(spec, links, alertURL)
+func lbYAML(spec topology.Spec, links []link, sec secrets, alertURL string) ([]byte, error) {
+	c, err := lbConfig(spec, links, sec, alertURL)
 	if err != nil {
 		return nil, err
 	}

@@ -105,13 +105,22 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 	spec.CheckpointPolicy = "periodic"
 	spec.CheckpointInterval = 300 * time.Millisecond
 	links := planLinks(spec, testGates(spec))
-	b, err := runtimeYAML(spec, "eu-west-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "http://172.18.0.1:9/alerts")
+	sec := newSecrets(spec)
+	b, err := runtimeYAML(spec, "eu-west-1", links, sec, "http://172.18.0.1:9/alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := loadRuntime(t, b)
-	if c.Region != "eu-west-1" || c.Listen != "0.0.0.0:8080" || c.AdminToken != "tok" || c.WarmupSecret != "sec" {
+	if c.Region != "eu-west-1" || c.Listen != "0.0.0.0:8080" || c.AdminToken != sec.AdminToken || c.WarmupKey != sec.WarmupKeys["eu-west-1"].Seed {
 		t.Errorf("identity fields wrong: %+v", c)
+	}
+	// Each region's public key, its own included; no region shares one.
+	pubs := map[string]bool{}
+	for _, r := range c.Regions {
+		if r.WarmupPublicKey != sec.WarmupKeys[r.Name].Public || pubs[r.WarmupPublicKey] {
+			t.Errorf("regions[%s].warmup_public_key = %q", r.Name, r.WarmupPublicKey)
+		}
+		pubs[r.WarmupPublicKey] = true
 	}
 	if c.DynamoDB.Endpoint != "http://"+linkAddr(links, "eu-west-1->dynamodb") || !strings.HasPrefix(c.DynamoDB.Endpoint, "http://toxiproxy:") {
 		t.Errorf("dynamodb.endpoint = %s", c.DynamoDB.Endpoint)
@@ -146,7 +155,7 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 func TestLBYAMLUsesLBLinks(t *testing.T) {
 	spec := topology.DefaultSpec()
 	links := planLinks(spec, testGates(spec))
-	b, err := lbYAML(spec, links, "")
+	b, err := lbYAML(spec, links, secrets{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,12 +179,13 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 	spec.ModelLatency = 7 * time.Millisecond
 	spec.Outlier.Enabled = false
 	links := planLinks(spec, testGates(spec))
+	sec := newSecrets(spec)
 	for _, r := range spec.RegionNames() {
-		want, err := runtimeConfig(spec, r, links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "")
+		want, err := runtimeConfig(spec, r, links, sec, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := runtimeYAML(spec, r, links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, "")
+		b, err := runtimeYAML(spec, r, links, sec, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,14 +193,14 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 			t.Errorf("%s: loaded\n%+v\nwant\n%+v", r, got, want)
 		}
 	}
-	if c, _ := runtimeConfig(spec, "eu-west-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, ""); c.ClockOffset != -3*time.Second || c.Model.Latency != 7*time.Millisecond {
+	if c, _ := runtimeConfig(spec, "eu-west-1", links, sec, ""); c.ClockOffset != -3*time.Second || c.Model.Latency != 7*time.Millisecond {
 		t.Errorf("per-region settings lost: %+v", c)
 	}
-	want, err := lbConfig(spec, links, "http://172.18.0.1:9/lb")
+	want, err := lbConfig(spec, links, secrets{}, "http://172.18.0.1:9/lb")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := lbYAML(spec, links, "http://172.18.0.1:9/lb")
+	b, err := lbYAML(spec, links, secrets{}, "http://172.18.0.1:9/lb")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +213,12 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 	// A spec the binaries would refuse is refused here, naming the field.
 	bad := spec
 	bad.Retry.Attempts = 11
-	if _, err := lbYAML(bad, links, ""); err == nil || !strings.Contains(err.Error(), "retry.attempts") {
+	if _, err := lbYAML(bad, links, secrets{}, ""); err == nil || !strings.Contains(err.Error(), "retry.attempts") {
 		t.Errorf("attempts 11: %v, want an error naming retry.attempts", err)
 	}
 	bad = spec
 	bad.CheckpointPolicy = "sometimes"
-	if _, err := runtimeYAML(bad, "us-east-1", links, secrets{AdminToken: "tok", WarmupSecret: "sec"}, ""); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
+	if _, err := runtimeYAML(bad, "us-east-1", links, sec, ""); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
 		t.Errorf("bad policy: %v, want an error naming checkpoint.policy", err)
 	}
 }

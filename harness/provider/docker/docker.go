@@ -245,7 +245,7 @@ func (p *Provider) Start(ctx context.Context, spec topology.Spec) (topology.Clus
 		opts:  p.opts,
 		spec:  spec,
 		runID: "fh-" + randomHex(6),
-		sec:   secrets{AdminToken: randomHex(16), WarmupSecret: randomHex(16)},
+		sec:   newSecrets(spec),
 	}
 	if err := c.start(ctx); err != nil {
 		cerr := c.Close(ctx)

@@ -201,7 +201,14 @@ func TestDockerUpFaultDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "SET", "cold-marker", "1"}); err != nil || code != 0 {
+	pw := cl.(*cluster).sec.RedisPassword
+	// Without the password the cache refuses everything.
+	if _, out, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "SET", "cold-marker", "1"}, tcexec.Multiplexed()); err != nil {
+		t.Fatal(err)
+	} else if b, _ := io.ReadAll(out); !strings.Contains(string(b), "NOAUTH") {
+		t.Fatalf("redis without its password answered %q, want NOAUTH", b)
+	}
+	if code, _, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "-a", pw, "--no-auth-warning", "SET", "cold-marker", "1"}); err != nil || code != 0 {
 		t.Fatalf("set marker: exit %d %v", code, err)
 	}
 	// A partition a fault made stays made across the kill and the restart.
@@ -241,7 +248,7 @@ func TestDockerUpFaultDown(t *testing.T) {
 	eventually(t, 30*time.Second, "restarted eu-west-1 back in rotation", func() (bool, string) {
 		return inRotation(ctx, cl, "eu-west-1")
 	})
-	_, out, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "EXISTS", "cold-marker"}, tcexec.Multiplexed())
+	_, out, err := rc.Exec(ctx, []string{"/usr/bin/redis-cli", "-a", pw, "--no-auth-warning", "EXISTS", "cold-marker"}, tcexec.Multiplexed())
 	if err != nil {
 		t.Fatal(err)
 	}

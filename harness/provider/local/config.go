@@ -25,11 +25,14 @@ func (c *Cluster) runtimeConfig(r *regionState, listen map[string]string, du *ur
 	rc := s.RegionConfig(r.spec.Name)
 	rc.Listen = fmt.Sprintf("127.0.0.1:%d", r.port)
 	rc.AdminToken = c.token
-	rc.WarmupSecret = c.warmupSecret
+	rc.SetWarmupKeys(c.warmupKeys)
 	ep := *du
 	ep.Host = listen[topology.DynamoLink(r.spec.Name)]
 	rc.DynamoDB.Endpoint = ep.String()
 	rc.Redis.Addr = listen[topology.RedisLink(r.spec.Name)]
+	if r.redis != nil {
+		rc.Redis.Password = r.redis.password
+	}
 	for i := range rc.Regions {
 		peer := rc.Regions[i].Name
 		if peer == r.spec.Name {
@@ -50,6 +53,7 @@ func (c *Cluster) lbConfig(listen map[string]string) lb.Config {
 	s := c.spec
 	lc := s.LBConfig()
 	lc.Listen = "127.0.0.1:0"
+	lc.StatusToken = c.statusToken
 	for i := range lc.Regions {
 		lc.Regions[i].URL = "http://" + listen[topology.LBLink(lc.Regions[i].Name)]
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func configCluster(t *testing.T, spec topology.Spec) (*Cluster, map[string]strin
 	t.Helper()
 	spec = spec.WithDefaults()
 	spec.RunDir = t.TempDir()
-	c := &Cluster{spec: spec, token: "tok", warmupSecret: "warm", byName: map[string]*regionState{}}
+	c := &Cluster{spec: spec, token: "tok", warmupKeys: rtconfig.NewWarmupKeys(spec.RegionNames()...), byName: map[string]*regionState{}}
 	var err error
 	if c.alerts, err = alertsink.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -75,6 +76,15 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 		if want := c.runtimeConfig(r, listen, du); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: loaded\n%+v\nwant\n%+v", r.spec.Name, got, want)
 		}
+		// Each region signs with its own key and knows every region's public one.
+		if got.WarmupKey != c.warmupKeys[r.spec.Name].Seed || got.WarmupSecret != "" {
+			t.Errorf("%s: warmup_key is not its own", r.spec.Name)
+		}
+		for _, rr := range got.Regions {
+			if rr.WarmupPublicKey != c.warmupKeys[rr.Name].Public {
+				t.Errorf("%s: regions[%s].warmup_public_key = %q", r.spec.Name, rr.Name, rr.WarmupPublicKey)
+			}
+		}
 		if got.Regions[0].Endpoint == "" || got.Alert.Webhook != c.alerts.URL()+"/region/"+r.spec.Name ||
 			got.Checkpoint.Policy != rtconfig.PolicyPeriodic || got.ClockOffset != r.spec.ClockOffset {
 			t.Errorf("%s: spec settings or wiring lost: %+v", r.spec.Name, got)
@@ -111,7 +121,7 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 func TestEmbeddedRedisExpiresKeys(t *testing.T) {
 	t.Setenv("PATH", "") // hide redis-server
 	var notices []string
-	rb, err := startRedis(context.Background(), "redis-test", t.TempDir(), 5*time.Second, func(f string, a ...any) {
+	rb, err := startRedis(context.Background(), "redis-test", t.TempDir(), "pw", 5*time.Second, func(f string, a ...any) {
 		notices = append(notices, fmt.Sprintf(f, a...))
 	})
 	if err != nil {
@@ -122,7 +132,8 @@ func TestEmbeddedRedisExpiresKeys(t *testing.T) {
 		t.Fatalf("want the embedded fallback announced; notices %q", notices)
 	}
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: rb.addr, DialTimeout: time.Second})
+	requiresPassword(t, rb.addr, "pw")
+	rdb := redis.NewClient(&redis.Options{Addr: rb.addr, Password: "pw", DialTimeout: time.Second})
 	defer rdb.Close()
 	if err := rdb.Set(ctx, "k", "v", 50*time.Millisecond).Err(); err != nil {
 		t.Fatal(err)
@@ -146,5 +157,38 @@ func TestEmbeddedRedisExpiresKeys(t *testing.T) {
 	}
 	if err := rdb.Get(ctx, "keep").Err(); err != nil {
 		t.Fatalf("key with a 1h TTL gone: %v", err)
+	}
+}
+
+// requiresPassword fails unless addr refuses a client without the password
+// and serves one with it.
+func requiresPassword(t *testing.T, addr, pw string) {
+	t.Helper()
+	ctx := context.Background()
+	anon := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	defer anon.Close()
+	if err := anon.Set(ctx, "x", "poison", time.Minute).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("a client without the password wrote to the cache: %v", err)
+	}
+	authed := redis.NewClient(&redis.Options{Addr: addr, Password: pw, DialTimeout: time.Second})
+	defer authed.Close()
+	if err := authed.Ping(ctx).Err(); err != nil {
+		t.Fatalf("with the password: %v", err)
+	}
+}
+
+// The real redis-server a region uses needs its password too.
+func TestRedisServerRequiresPassword(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed (make test installs it)")
+	}
+	rb, err := startRedis(context.Background(), "redis-test", t.TempDir(), "s3cret", 10*time.Second, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.close(time.Second)
+	requiresPassword(t, rb.addr, "s3cret")
+	if err := rb.flush(context.Background()); err != nil {
+		t.Fatalf("flush with the password: %v", err)
 	}
 }

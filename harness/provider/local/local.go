@@ -29,6 +29,7 @@ import (
 	"github.com/agentops/failover-harness/harness/alertsink"
 	"github.com/agentops/failover-harness/harness/gate"
 	"github.com/agentops/failover-harness/harness/topology"
+	rtconfig "github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/store/dynamotest"
 )
 
@@ -75,10 +76,13 @@ type Cluster struct {
 	spec   topology.Spec
 	binDir string
 	token  string
-	// warmupSecret signs the regions' cache warmups (peer protocol).
-	warmupSecret string
-	regions      []*regionState
-	byName       map[string]*regionState
+	// statusToken guards the LB's /lb/status (internal URLs, dial errors).
+	statusToken string
+	// warmupKeys: one fresh Ed25519 key pair per region and run, signing
+	// that region's peer cache requests (peer protocol v2).
+	warmupKeys map[string]rtconfig.WarmupKeyPair
+	regions    []*regionState
+	byName     map[string]*regionState
 
 	toxi     *toxiServer
 	toxiCli  *toxiclient.Client
@@ -135,8 +139,9 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 		}
 	}()
 	// Independent random secrets: knowing the admin token says nothing of
-	// the key peers sign their warmups with.
-	c.token, c.warmupSecret = randomHex(16), randomHex(32)
+	// the keys peers sign their warmups with, and each region has its own
+	// key pair, so no region can speak for another.
+	c.token, c.statusToken, c.warmupKeys = randomHex(16), randomHex(16), rtconfig.NewWarmupKeys(spec.RegionNames()...)
 
 	if c.toxi, err = startToxiproxy(); err != nil {
 		return nil, fmt.Errorf("toxiproxy: %w", err)
@@ -164,7 +169,7 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 		if r.port, err = ports.Free(); err != nil {
 			return nil, err
 		}
-		if r.redis, err = startRedis(ctx, "redis-"+rs.Name, filepath.Join(spec.RunDir, "redis-"+rs.Name), cfg.ReadyTimeout, spec.Logf); err != nil {
+		if r.redis, err = startRedis(ctx, "redis-"+rs.Name, filepath.Join(spec.RunDir, "redis-"+rs.Name), randomHex(16), cfg.ReadyTimeout, spec.Logf); err != nil {
 			return nil, err
 		}
 		if r.gate, err = gate.Start(rs.Name, fmt.Sprintf("http://127.0.0.1:%d", r.port), "127.0.0.1:0", spec.Seed+int64(i)+1); err != nil {
@@ -328,6 +333,9 @@ func (c *Cluster) LBURL() string { return c.lbURL }
 // AdminToken is the bearer token of every region's admin API.
 func (c *Cluster) AdminToken() string { return c.token }
 
+// WarmupKeys are the regions' peer keys of this run (topology.PeerKeys).
+func (c *Cluster) WarmupKeys() map[string]rtconfig.WarmupKeyPair { return c.warmupKeys }
+
 // LBStatus reads GET /lb/status, its times moved onto the harness's clock
 // (topology.LBStatus.AlignClock).
 func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
@@ -336,6 +344,7 @@ func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
 	if err != nil {
 		return st, err
 	}
+	req.Header.Set("Authorization", "Bearer "+c.statusToken)
 	resp, err := c.http.Do(req)
 	received := time.Now() // the LB built the body before its headers arrived
 	if err != nil {

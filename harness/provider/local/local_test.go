@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentops/failover-harness/harness/topology"
+	"github.com/agentops/failover-harness/harness/traffic"
 )
 
 // portFree reports whether addr can be listened on again.
@@ -51,12 +53,19 @@ func startCluster(t *testing.T) *Cluster {
 
 // Up/down three times: afterwards no child alive and every port free.
 func TestUpDownLeavesNothing(t *testing.T) {
+	prevKeys := map[string]bool{}
 	for i := 0; i < 3; i++ {
 		c := startCluster(t)
 		// Independent secrets (issue 13, defect 5): the admin token tells
-		// nothing of the key peers sign warmups with.
-		if len(c.warmupSecret) < 64 || strings.Contains(c.warmupSecret, c.token) || c.warmupSecret == c.token {
-			t.Fatalf("round %d: warmup secret %q derived from the admin token %q, or short", i, c.warmupSecret, c.token)
+		// nothing of the keys peers sign warmups with, and each region has
+		// its own key pair (peer protocol v2), fresh each run.
+		seen := map[string]bool{}
+		for _, name := range c.spec.RegionNames() {
+			k := c.warmupKeys[name]
+			if len(k.Seed) != 64 || len(k.Public) != 64 || strings.Contains(k.Seed, c.token) || seen[k.Seed] || seen[k.Public] || prevKeys[k.Seed] {
+				t.Fatalf("round %d: %s's warmup key pair %+v: short, derived from the admin token %q, shared or reused", i, name, k, c.token)
+			}
+			seen[k.Seed], seen[k.Public], prevKeys[k.Seed] = true, true, true
 		}
 		pids, addrs := c.PIDs(), c.Addrs()
 		if len(pids) < 4 {
@@ -81,6 +90,77 @@ func TestUpDownLeavesNothing(t *testing.T) {
 		for _, a := range addrs {
 			if !portFree(a) {
 				t.Fatalf("round %d: %s still listening after Close", i, a)
+			}
+		}
+	}
+}
+
+// Each region signs with its own fresh key and knows the others' public
+// keys (peer protocol v2): a reply cached in one region warms the other
+// two, a region restarted cold pulls from its peers, and no peer request
+// or answer is refused.
+func TestRegionsWarmEachOtherWithTheirOwnKeys(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	post := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.LBURL()+path, strings.NewReader(body))
+		req.Header.Set(traffic.SessionTokenHeader, traffic.SessionToken("warm-1"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %d", path, res.StatusCode)
+		}
+	}
+	post("/v1/sessions", `{"user_id":"u","session_id":"warm-1","session_token":"`+traffic.SessionToken("warm-1")+`"}`)
+	post("/v1/sessions/warm-1/messages", `{"message_id":"m1","content":"what is the weather"}`)
+
+	names := c.Spec().RegionNames()
+	sum := func(metric string) float64 {
+		var total float64
+		for _, n := range names {
+			m, err := c.Metrics(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += m[metric+`{region="`+n+`"}`]
+		}
+		return total
+	}
+	// The region that answered broadcasts its entry to both others.
+	deadline := time.Now().Add(10 * time.Second)
+	for sum("cache_warmup_received_total") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("warmups received %v after 10s, want 2", sum("cache_warmup_received_total"))
+		}
+		time.Sleep(50 * time.Millisecond) // polling a counter; the deadline bounds it
+	}
+	victim := names[len(names)-1]
+	if err := c.Kill(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, victim, true); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Metrics(ctx, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m[`cache_warmup_pulled_total{region="`+victim+`"}`]; p < 1 {
+		t.Fatalf("%s restarted cold pulled %v entries, want its peers' reply", victim, p)
+	}
+	for _, n := range names {
+		m, err := c.Metrics(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, reason := range []string{"bad_signature", "unknown_peer", "wrong_recipient", "stale_request", "replayed", "sender_mismatch", "replay_cache_full", "bad_answer"} {
+			if v := m[`cache_warmup_rejected_total{reason="`+reason+`",region="`+n+`"}`]; v != 0 {
+				t.Errorf("%s refused %v honest peer requests (%s)", n, v, reason)
 			}
 		}
 	}

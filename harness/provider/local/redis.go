@@ -20,12 +20,13 @@ import (
 // redisBackend is one region's Redis: a real redis-server child when one is
 // on PATH, else an embedded miniredis (announced on the progress log).
 type redisBackend struct {
-	addr string
-	proc *proc
-	mini *miniredis.Miniredis
+	addr     string
+	password string
+	proc     *proc
+	mini     *miniredis.Miniredis
 }
 
-func startRedis(ctx context.Context, name, dir string, timeout time.Duration, logf func(string, ...any)) (*redisBackend, error) {
+func startRedis(ctx context.Context, name, dir, password string, timeout time.Duration, logf func(string, ...any)) (*redisBackend, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		// Key TTLs tick with the wall clock (ClockTTL), as in a real Redis.
@@ -33,8 +34,9 @@ func startRedis(ctx context.Context, name, dir string, timeout time.Duration, lo
 		if err != nil {
 			return nil, fmt.Errorf("%s: embedded redis: %w", name, err)
 		}
+		m.RequireAuth(password)
 		logf("notice: redis-server not on PATH; %s uses embedded miniredis at %s", name, m.Addr())
-		return &redisBackend{addr: m.Addr(), mini: m}, nil
+		return &redisBackend{addr: m.Addr(), password: password, mini: m}, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -51,13 +53,13 @@ func startRedis(ctx context.Context, name, dir string, timeout time.Duration, lo
 	}
 	p, _, err := startProc(ctx, name, bin, []string{
 		"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--protected-mode", "no",
+		"--dir", dir, "--requirepass", password,
 	}, filepath.Join(dir, "redis.log"), ready, timeout)
 	if err != nil {
 		return nil, err
 	}
 	logf("chaos: %s ready pid=%d addr=%s", name, p.pid(), addr)
-	return &redisBackend{addr: addr, proc: p}, nil
+	return &redisBackend{addr: addr, password: password, proc: p}, nil
 }
 
 // flush empties the cache, which is what a fresh Redis looks like to a runtime.
@@ -66,7 +68,7 @@ func (r *redisBackend) flush(ctx context.Context) error {
 		r.mini.FlushAll()
 		return nil
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: r.addr, Password: r.password, DialTimeout: time.Second})
 	defer c.Close()
 	return c.FlushAll(ctx).Err()
 }

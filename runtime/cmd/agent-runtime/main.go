@@ -129,11 +129,11 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 		// Short timeouts: a dead Redis must cost a cache miss, not a stalled request.
 		to := cfg.Health.Timeout / 4
 		rdb = redis.NewClient(&redis.Options{
-			Addr: cfg.Redis.Addr, DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to, MaxRetries: 0,
+			Addr: cfg.Redis.Addr, Password: cfg.Redis.Password, DialTimeout: to, ReadTimeout: to, WriteTimeout: to, PoolTimeout: to, MaxRetries: 0,
 		})
 		defer rdb.Close()
 		c = cache.New(rdb, cfg.Region, cfg.Cache.TTL, now)
-		if cfg.WarmupSecret != "" {
+		if cfg.WarmupKey != "" {
 			repl, err = newReplicator(cfg, c, peerClient, router, now)
 			if err != nil {
 				return err
@@ -160,7 +160,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	srv, err := server.New(server.Config{
 		Region: cfg.Region, Agent: svc, Store: dyn, StoreStats: dyn.Stats, Cache: c, Replicator: repl,
 		Router: router, Failover: fm, Alert: sender, AdminToken: cfg.AdminToken,
-		HealthTimeout: cfg.Health.Timeout, Logger: base, Now: now,
+		HealthTimeout: cfg.Health.Timeout, Logger: base, Now: now, MaxMessageBytes: cfg.Session.MaxMessageBytes,
 	})
 	if err != nil {
 		return err
@@ -228,11 +228,21 @@ func broadcastIf(on bool, repl *cache.Replicator) *cache.Replicator {
 }
 
 // newReplicator replicates to every other configured region, reached at
-// the endpoint this region uses for it.
+// the endpoint this region uses for it. Requests are signed with this
+// region's warmup_key and verified with each sender's regions[].warmup_public_key.
 func newReplicator(cfg config.Config, c *cache.Cache, client *http.Client, router *region.Router, now func() time.Time) (*cache.Replicator, error) {
+	key, err := cfg.WarmupSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	pubs, err := cfg.WarmupPublicKeys()
+	if err != nil {
+		return nil, err
+	}
 	return cache.NewReplicator(cache.ReplicatorConfig{
-		Region: cfg.Region, Secret: []byte(cfg.WarmupSecret), Staleness: cfg.Cache.Staleness, Cache: c,
-		Client: client, SendTimeout: cfg.Health.Timeout, Now: now,
+		Region: cfg.Region, Key: key, PeerKeys: pubs, Staleness: cfg.Cache.Staleness, Cache: c,
+		ReplayWindow: cfg.Cache.ReplayWindow, NonceCacheSize: cfg.Cache.NonceCacheSize,
+		Client: client, SendTimeout: cfg.Health.Timeout, Now: now, ValidValue: agent.ValidCachedValue,
 		Peers: func() []cache.Peer {
 			var peers []cache.Peer
 			for _, r := range router.Regions() {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentops/failover-harness/runtime/cache"
 	"github.com/agentops/failover-harness/runtime/cache/redistest"
 	"github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/store"
@@ -46,9 +49,10 @@ func TestHelpAndBadValues(t *testing.T) {
 		t.Fatalf("--help: code %d out %q", code, out.String())
 	}
 	cases := map[string][]string{
-		"checkpoint.policy: must be one of on-ack, periodic, on-mutation": {"--region", "r", "--admin-token", "t", "--warmup-secret", "s", "--checkpoint-policy", "never"},
+		"checkpoint.policy: must be one of on-ack, periodic, on-mutation": {"--region", "r", "--admin-token", "t", "--warmup-key", testSeed, "--checkpoint-policy", "never"},
 		"session-ttl":      {"--session-ttl", "forever"},
-		"region: required": {"--admin-token", "t", "--warmup-secret", "s"},
+		"region: required": {"--admin-token", "t", "--warmup-key", testSeed},
+		"warmup_secret: replaced by warmup_key and regions[].warmup_public_key (peer protocol v2)": {"--region", "r", "--admin-token", "t", "--warmup-secret", "s"},
 	}
 	for want, args := range cases {
 		errb.Reset()
@@ -65,13 +69,13 @@ func TestServeReadyAdminAndGracefulStop(t *testing.T) {
 	yaml := fmt.Sprintf(`region: us-east-1
 listen: 127.0.0.1:0
 admin_token: tok
-warmup_secret: sec
+warmup_key: %s
 dynamodb: {endpoint: %s, table: bin_sessions, aws_region: us-east-1, create_table: true}
 redis: {addr: %s}
 checkpoint: {policy: periodic, interval: 1h}
 health: {interval: 1h, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 1}
 cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
-`, ep, raddr)
+`, testSeed, ep, raddr)
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +101,7 @@ cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
 	base := "http://" + addr
 	call := func(method, path, body string, auth bool) (int, map[string]any) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("X-Session-Token", testSessionToken)
 		if auth {
 			req.Header.Set("Authorization", "Bearer tok")
 		}
@@ -115,7 +120,7 @@ cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
 	if code, m := call("GET", "/health", "", false); code != 200 || m["status"] != "active" {
 		t.Fatalf("health %d %v", code, m)
 	}
-	if code, _ := call("POST", "/v1/sessions", `{"user_id":"u","session_id":"s1"}`, false); code != 201 {
+	if code, _ := call("POST", "/v1/sessions", `{"user_id":"u","session_id":"s1","session_token":"`+testSessionToken+`"}`, false); code != 201 {
 		t.Fatalf("create %d", code)
 	}
 	code, m := call("POST", "/v1/sessions/s1/messages", `{"message_id":"m1","content":"hi"}`, false)
@@ -166,7 +171,7 @@ cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true}
 func TestMissingTableFailsAtStart(t *testing.T) {
 	ep := dynamotest.Endpoint(t)
 	var errb bytes.Buffer
-	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-secret", "s",
+	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-key", testSeed,
 		"--dynamodb-endpoint", ep, "--dynamodb-table", "no_such_table", "--redis-addr", ""}
 	code := run(context.Background(), args, io.Discard, &errb)
 	if code != 1 || !strings.Contains(errb.String(), `dynamodb.table: table \"no_such_table\" does not exist`) {
@@ -181,33 +186,14 @@ func TestClockOffsetSkewsWrites(t *testing.T) {
 	ep := dynamotest.Endpoint(t)
 	const ttl = time.Hour
 	table := fmt.Sprintf("skewed_%d", time.Now().UnixNano()) // fresh even on a shared $DYNAMODB_ENDPOINT
-	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-secret", "s",
+	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-key", testSeed,
 		"--dynamodb-endpoint", ep, "--dynamodb-table", table, "--dynamodb-create-table", "--redis-addr", "",
 		"--session-ttl", ttl.String(), "--clock-offset", "5s"}
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	logs := &syncBuffer{}
-	exit := make(chan int, 1)
-	go func() {
-		exit <- run(ctx, args, pw, logs)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exit:
-		case <-time.After(15 * time.Second):
-			t.Error("no graceful stop")
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	if !sc.Scan() {
-		t.Fatalf("no READY line; logs:\n%s", logs.String())
-	}
-	addr, _ := strings.CutPrefix(sc.Text(), "READY region=us-east-1 addr=")
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	addr, _ := startRuntime(t, args)
 	post := func(path, body string) {
-		res, err := http.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("X-Session-Token", testSessionToken)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +203,7 @@ func TestClockOffsetSkewsWrites(t *testing.T) {
 		}
 	}
 	before := time.Now()
-	post("/v1/sessions", `{"user_id":"u","session_id":"s1"}`)
+	post("/v1/sessions", `{"user_id":"u","session_id":"s1","session_token":"`+testSessionToken+`"}`)
 	post("/v1/sessions/s1/messages", `{"message_id":"m1","content":"hi"}`)
 	after := time.Now()
 
@@ -270,10 +256,10 @@ func TestHelpListsEveryFlagTruthfully(t *testing.T) {
 		}
 	}
 	for _, name := range []string{
-		"config", "region", "listen", "admin-token", "warmup-secret", "dynamodb-endpoint", "dynamodb-table", "dynamodb-create-table",
+		"config", "region", "listen", "admin-token", "warmup-key", "warmup-secret", "dynamodb-endpoint", "dynamodb-table", "dynamodb-create-table",
 		"redis-addr", "checkpoint-policy", "checkpoint-interval", "session-ttl", "max-messages", "conflict-strategy",
 		"health-interval", "health-timeout", "healthy-threshold", "unhealthy-threshold", "auto-failover", "cache-ttl",
-		"warmup-staleness", "replicate", "warm-on-start", "model-latency", "alert-webhook", "shutdown-timeout", "clock-offset",
+		"warmup-staleness", "replicate", "warm-on-start", "cache-replay-window", "cache-nonce-cache-size", "model-latency", "alert-webhook", "shutdown-timeout", "clock-offset",
 	} {
 		if !listed[name] {
 			t.Errorf("--%s is gone", name)
@@ -283,3 +269,131 @@ func TestHelpListsEveryFlagTruthfully(t *testing.T) {
 		t.Errorf("flags do not name their YAML key:\n%s", out.String())
 	}
 }
+
+// testSeed is this region's warmup_key in these tests (RFC 8032 §7.1
+// test 1); peerSeed another region's (test 2).
+const (
+	testSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	peerSeed = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
+)
+
+// The binary wires peer protocol v2 from its config: warmups signed with
+// the sender's key from regions[].warmup_public_key are accepted, a replay
+// is refused and shows in cache_warmup_rejected_total{reason="replayed"},
+// and a region the config lists without being the signer is refused.
+func TestPeerWarmupSignedPerRegion(t *testing.T) {
+	ep := dynamotest.Endpoint(t)
+	raddr := redistest.ForTest(t)
+	self, err := hex.DecodeString(testSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	selfKeys, _ := config.WarmupKeyPairFromSeed(self)
+	ps, _ := hex.DecodeString(peerSeed)
+	peerKeys, _ := config.WarmupKeyPairFromSeed(ps)
+	third := config.NewWarmupKeys("ap-southeast-1")["ap-southeast-1"]
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	// Peers' endpoints lead nowhere: the start-up pull fails fast and the
+	// region serves cold, which is what this test wants.
+	yaml := fmt.Sprintf(`region: us-east-1
+listen: 127.0.0.1:0
+admin_token: tok
+warmup_key: %s
+dynamodb: {endpoint: %s, table: peer_sessions, aws_region: us-east-1, create_table: true}
+redis: {addr: %s}
+regions:
+  - {name: us-east-1, endpoint: "http://127.0.0.1:1", weight: 1, warmup_public_key: %s}
+  - {name: eu-west-1, endpoint: "http://127.0.0.1:1", weight: 1, warmup_public_key: %s}
+  - {name: ap-southeast-1, endpoint: "http://127.0.0.1:1", weight: 1, warmup_public_key: %s}
+health: {interval: 1h, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 1}
+cache: {ttl: 1m, staleness: 30s, replicate: true, warm_on_start: true, replay_window: 1m}
+`, testSeed, ep, raddr, selfKeys.Public, peerKeys.Public, third.Public)
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, logs := startRuntime(t, []string{"--config", cfgPath})
+
+	key := ed25519.NewKeyFromSeed(ps)
+	body := []byte(`{"from":"eu-west-1","entries":[{"key":"respcache:m:k","value":"{\"content\":\"v\"}","age_ms":5,"ttl_ms":60000}]}`)
+	h := http.Header{}
+	cache.SignHeaders(h, key, cache.Envelope{Method: "POST", Path: cache.WarmupPath, From: "eu-west-1", To: "us-east-1",
+		TimestampMs: time.Now().UnixMilli(), Nonce: cache.NewNonce()}, body)
+	post := func(h http.Header, body []byte) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+addr+cache.WarmupPath, bytes.NewReader(body))
+		req.Header = h
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		code, _ := m["code"].(string)
+		return res.StatusCode, code
+	}
+	if code, ec := post(h, body); code != 200 {
+		t.Fatalf("warmup signed by eu-west-1: %d %s; logs:\n%s", code, ec, logs.String())
+	}
+	if code, ec := post(h, body); code != 401 || ec != "REPLAYED" {
+		t.Fatalf("replayed warmup: %d %s", code, ec)
+	}
+	// eu-west-1's key cannot sign for ap-southeast-1.
+	asAP := h.Clone()
+	cache.SignHeaders(asAP, key, cache.Envelope{Method: "POST", Path: cache.WarmupPath, From: "ap-southeast-1", To: "us-east-1",
+		TimestampMs: time.Now().UnixMilli(), Nonce: cache.NewNonce()}, body)
+	if code, ec := post(asAP, body); code != 401 || ec != "BAD_SIGNATURE" {
+		t.Fatalf("eu-west-1 signing as ap-southeast-1: %d %s", code, ec)
+	}
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	m, _ := io.ReadAll(res.Body)
+	for _, want := range []string{
+		`cache_warmup_received_total{region="us-east-1"} 1`,
+		`cache_warmup_rejected_total{reason="replayed",region="us-east-1"} 1`,
+		`cache_warmup_rejected_total{reason="bad_signature",region="us-east-1"} 1`,
+		`cache_warmup_rejected_total{reason="sender_mismatch",region="us-east-1"} 0`,
+		`cache_warmup_rejected_total{reason="replay_cache_full",region="us-east-1"} 0`,
+		`cache_warmup_rejected_total{reason="bad_answer",region="us-east-1"} 0`,
+		`cache_warmup_rejected_total{reason="poisoned",region="us-east-1"} 0`,
+	} {
+		if !strings.Contains(string(m), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// startRuntime runs the binary's run() in-process with args until the test
+// ends (a graceful stop within 15 s is required) and returns the address of
+// its READY line and its logs.
+func startRuntime(t *testing.T, args []string) (string, *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, args, pw, logs)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exit:
+		case <-time.After(15 * time.Second):
+			t.Error("no graceful stop")
+		}
+	})
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("no READY line; logs:\n%s", logs.String())
+	}
+	addr, _ := strings.CutPrefix(sc.Text(), "READY region=us-east-1 addr=")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return addr, logs
+}
+
+// testSessionToken owns the sessions these tests create.
+const testSessionToken = "main-test-session-token"

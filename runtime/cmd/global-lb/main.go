@@ -72,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	logger := slog.New(slog.NewJSONHandler(stderr, nil)).With("component", "global-lb")
+	if cfg.StatusToken == "" {
+		// Kept open for the harness's tests; a deployment must not be.
+		logger.Warn("status_token is empty: GET /lb/status (region URLs, dial errors) is open to any caller; set --status-token outside tests")
+	}
 	l, err := lb.New(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "global-lb: %v\n", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,11 +36,19 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestRunServesAndStops(t *testing.T) {
+// startLB runs global-lb with args in front of one region answering
+// everything, until the test ends; it returns the LB's address, the
+// region's count of non-health requests and a stop func reporting the exit.
+func startLB(t *testing.T, args ...string) (addr string, hits *atomic.Int32, stop func() int) {
+	t.Helper()
+	hits = new(atomic.Int32)
 	region := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			hits.Add(1)
+		}
 		w.Header().Set("X-Served-By", "us-east-1")
 	}))
-	defer region.Close()
+	t.Cleanup(region.Close)
 	cfg := filepath.Join(t.TempDir(), "lb.yaml")
 	yml := "listen: 127.0.0.1:9\nregions:\n  - {name: us-east-1, url: " + region.URL + ", weight: 50}\nhealth: {interval: 1h}\n"
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
@@ -47,12 +56,27 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 	ready := make(chan string, 1)
 	out := &lineWriter{line: ready}
-	before := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--listen", "127.0.0.1:0", "--health-interval", "50ms", "--clock-offset", "-90m"}, out, io.Discard)
+		done <- run(ctx, append([]string{"--config", cfg, "--listen", "127.0.0.1:0"}, args...), out, io.Discard)
 	}()
+	stopped := false
+	stop = func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(10 * time.Second):
+			t.Fatal("did not stop after cancel")
+			return -1
+		}
+	}
+	t.Cleanup(func() { stop() })
 	var line string
 	select {
 	case line = <-ready:
@@ -65,6 +89,12 @@ func TestRunServesAndStops(t *testing.T) {
 	if !ok || strings.HasSuffix(addr, ":0") {
 		t.Fatalf("READY line %q", line)
 	}
+	return addr, hits, stop
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	before := time.Now()
+	addr, hits, stop := startLB(t, "--health-interval", "50ms", "--clock-offset", "-90m")
 	resp, err := http.Get("http://" + addr + "/lb/health")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("/lb/health: %v %v", resp, err)
@@ -89,20 +119,48 @@ func TestRunServesAndStops(t *testing.T) {
 		!st.Health.Enabled || st.Health.IntervalSeconds != 0.05 {
 		t.Fatalf("/lb/status now %v (want within %v..%v), health %+v, err %v", st.Now, before.Add(off), after.Add(off), st.Health, err)
 	}
-	resp, err = http.Get("http://" + addr + "/anything")
+	resp, err = http.Get("http://" + addr + "/v1/sessions/s-1")
 	if err != nil || resp.Header.Get("X-Served-By") != "us-east-1" {
 		t.Fatalf("proxy: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit code %d", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("did not stop after cancel")
+	// Only the agent API is proxied: the regions' admin path is not.
+	resp, err = http.Get("http://" + addr + "/regions")
+	if err != nil || resp.StatusCode != http.StatusNotFound || hits.Load() != 1 {
+		t.Fatalf("/regions through the LB: %v %v, region hits %d (want 404, 1)", resp, err, hits.Load())
 	}
+	resp.Body.Close()
+	if code := stop(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+// --status-token closes /lb/status to callers without the bearer token.
+func TestRunStatusToken(t *testing.T) {
+	addr, _, _ := startLB(t, "--status-token", "tok-1", "--max-body-bytes", "4096")
+	get := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/lb/status", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("/lb/status without a token: %d, want 401", code)
+	}
+	if code := get("Bearer tok-1"); code != http.StatusOK {
+		t.Errorf("/lb/status with the token: %d, want 200", code)
+	}
+	resp, err := http.Post("http://"+addr+"/v1/sessions", "application/json", strings.NewReader(strings.Repeat(" ", 4097)))
+	if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("body over --max-body-bytes: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
 
 func TestRunBadValuesExit2NamingField(t *testing.T) {
@@ -115,6 +173,8 @@ func TestRunBadValuesExit2NamingField(t *testing.T) {
 		"no-such-flag":             {"--no-such-flag", "1"},
 		"clock_offset: must be":    {"--region", "a=http://127.0.0.1:1", "--clock-offset", "25h"},
 		"clock_offset: invalid":    {"--region", "a=http://127.0.0.1:1", "--clock-offset", "soon"},
+		"max_body_bytes: must be":  {"--region", "a=http://127.0.0.1:1", "--max-body-bytes", "0"},
+		"status_token: must be":    {"--region", "a=http://127.0.0.1:1", "--status-token", "two words"},
 	}
 	for want, args := range cases {
 		var errOut bytes.Buffer
@@ -130,7 +190,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, io.Discard, &errOut); code != 0 {
 		t.Fatalf("--help exit %d", code)
 	}
-	for _, f := range []string{"-config", "-health-failure-threshold", "-retry-per-try-timeout", "-alert-webhook", "-region", "-clock-offset"} {
+	for _, f := range []string{"-config", "-health-failure-threshold", "-retry-per-try-timeout", "-alert-webhook", "-region", "-clock-offset", "-status-token", "-max-body-bytes"} {
 		if !strings.Contains(errOut.String(), f) {
 			t.Errorf("usage lacks %s", f)
 		}
