@@ -3,7 +3,6 @@ package check
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -77,9 +76,9 @@ type wait struct {
 func waits(ops []history.Op) []wait {
 	idx := map[string]int{}
 	var out []wait
-	sorted := append([]history.Op(nil), ops...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Start.Before(sorted[j].Start) })
-	for _, op := range sorted {
+	// Indices, not copies: sorting a million operations moves ints.
+	for _, k := range stableOrder(len(ops), func(a, b int) bool { return ops[a].Start.Before(ops[b].Start) }) {
+		op := &ops[k]
 		var key string
 		switch op.Kind {
 		case history.KindMessage:

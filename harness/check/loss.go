@@ -29,17 +29,26 @@ type Ack struct {
 	End     time.Time
 }
 
-// byCompletion returns ops ordered by completion (End, then Seq): one
-// clock, the harness's.
-func byCompletion(ops []history.Op) []history.Op {
-	s := append([]history.Op(nil), ops...)
-	sort.SliceStable(s, func(i, j int) bool {
-		if !s[i].End.Equal(s[j].End) {
-			return s[i].End.Before(s[j].End)
+// byCompletion returns the indices of ops ordered by completion (End, then
+// Seq; ties keep slice order): one clock, the harness's. Indices, not
+// copies: sorting a million operations moves ints, not whole records.
+func byCompletion(ops []history.Op) []int {
+	return stableOrder(len(ops), func(a, b int) bool {
+		if !ops[a].End.Equal(ops[b].End) {
+			return ops[a].End.Before(ops[b].End)
 		}
-		return s[i].Seq < s[j].Seq
+		return ops[a].Seq < ops[b].Seq
 	})
-	return s
+}
+
+// stableOrder returns 0..n-1 stably sorted by less over the indices.
+func stableOrder(n int, less func(a, b int) bool) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return less(order[i], order[j]) })
+	return order
 }
 
 // Acks lists each session's acknowledged messages in ack order. The
@@ -49,7 +58,8 @@ func byCompletion(ops []history.Op) []history.Op {
 func Acks(ops []history.Op) map[string][]Ack {
 	out := map[string][]Ack{}
 	idx := map[string]int{}
-	for _, op := range byCompletion(ops) {
+	for _, i := range byCompletion(ops) {
+		op := &ops[i]
 		if op.Kind != history.KindMessage || !op.OK() || op.MessageID == "" {
 			continue
 		}
@@ -261,34 +271,47 @@ func NoSilentOverwrite(l Loss, reported map[string]bool, strategy string) Result
 // real-time order, so they are not compared.
 func VersionsMonotonic(ops []history.Op) Result {
 	const name = "versions-monotonic"
-	bySess := map[string][]history.Op{}
-	for _, op := range ops {
-		if op.OK() && op.Session != "" && op.Version != 0 {
-			bySess[op.Session] = append(bySess[op.Session], op)
+	bySess := map[string][]int{} // indices into ops, in slice order
+	for i := range ops {
+		if op := &ops[i]; op.OK() && op.Session != "" && op.Version != 0 {
+			bySess[op.Session] = append(bySess[op.Session], i)
 		}
 	}
 	bad := 0
 	var first string
 	for _, sess := range sortedKeys(bySess) {
 		ss := bySess[sess]
-		byStart := append([]history.Op(nil), ss...)
-		sort.SliceStable(byStart, func(i, j int) bool { return byStart[i].Start.Before(byStart[j].Start) })
-		byEnd := byCompletion(ss)
+		byStart := append([]int(nil), ss...)
+		sort.SliceStable(byStart, func(i, j int) bool { return ops[byStart[i]].Start.Before(ops[byStart[j]].Start) })
+		byEnd := append([]int(nil), ss...)
+		sort.SliceStable(byEnd, func(i, j int) bool {
+			a, b := &ops[byEnd[i]], &ops[byEnd[j]]
+			if !a.End.Equal(b.End) {
+				return a.End.Before(b.End)
+			}
+			return a.Seq < b.Seq
+		})
 		// Sweep: before judging an op, fold in every op that ended before it
 		// started; the highest version among them is the floor it must reach.
-		var floor history.Op
+		floor := -1 // index into ops; none yet
+		floorVersion := int64(0)
 		j := 0
-		for _, op := range byStart {
-			for ; j < len(byEnd) && byEnd[j].End.Before(op.Start); j++ {
-				if byEnd[j].Version > floor.Version {
-					floor = byEnd[j]
+		for _, k := range byStart {
+			op := &ops[k]
+			for ; j < len(byEnd) && ops[byEnd[j]].End.Before(op.Start); j++ {
+				if v := ops[byEnd[j]].Version; v > floorVersion {
+					floor, floorVersion = byEnd[j], v
 				}
 			}
-			if op.Version < floor.Version {
+			if op.Version < floorVersion {
 				bad++
 				if first == "" {
+					f := &history.Op{} // no floor yet: version 0, as a zero op
+					if floor >= 0 {
+						f = &ops[floor]
+					}
 					first = fmt.Sprintf("session %s: version %d (seq %d, %s) after %d (seq %d, %s) had completed",
-						sess, op.Version, op.Seq, op.ServedBy, floor.Version, floor.Seq, floor.ServedBy)
+						sess, op.Version, op.Seq, op.ServedBy, f.Version, f.Seq, f.ServedBy)
 				}
 			}
 		}
