@@ -36,6 +36,22 @@ const (
 	SeverityWarning = "warning"
 )
 
+// Options change how a config is judged.
+type Options struct {
+	// Strict holds the LB to Route 53's real limits, which it stands in
+	// for: lb.health.interval 10s or 30s, failure_threshold 1..10 (always
+	// checked) and no separate success threshold (success_threshold must
+	// equal failure_threshold). Those become errors, and any warning makes
+	// the file fail (Passes).
+	Strict bool
+}
+
+// Passes reports whether a file with these issues is accepted: no errors,
+// and under o.Strict no warnings either (the CLI exits 0 only then).
+func Passes(issues []Issue, o Options) bool {
+	return !HasErrors(issues) && (!o.Strict || len(issues) == 0)
+}
+
 // Config is the SRE failover config file. Durations are Go duration strings
 // in YAML ("30s", "1h"). Sections whose keys are exactly a binary's are that
 // binary's own types (runtime/config, runtime/lb); the rest are the SRE's
@@ -117,8 +133,9 @@ type Alert struct {
 	Webhook string `yaml:"webhook"`
 }
 
-// Default returns the recommended settings (see examples/recommended.yaml)
-// with the three seed regions and provider-assigned endpoints. Parse starts
+// Default returns the recommended settings (see examples/recommended.yaml,
+// which also sets lb.health.success_threshold to 3 as Route 53 would) with
+// the three seed regions and provider-assigned endpoints. Parse starts
 // from these values for fields the file omits, except Regions, which must
 // be listed explicitly.
 func Default() *Config {

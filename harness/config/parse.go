@@ -13,12 +13,15 @@ import (
 
 // Load reads and parses the config file at path. err is non-nil only when
 // the file cannot be read or is not YAML; everything else is an Issue.
-func Load(path string) (*Config, []Issue, error) {
+func Load(path string) (*Config, []Issue, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load validating with o (e.g. Strict).
+func LoadWith(path string, o Options) (*Config, []Issue, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: read %s: %w", path, err)
 	}
-	c, issues, err := Parse(data)
+	c, issues, err := ParseWith(data, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %s: %w", path, err)
 	}
@@ -27,7 +30,10 @@ func Load(path string) (*Config, []Issue, error) {
 
 // Parse decodes data over Default() (regions excepted), then validates it.
 // Issues are sorted errors first, then by line.
-func Parse(data []byte) (*Config, []Issue, error) {
+func Parse(data []byte) (*Config, []Issue, error) { return ParseWith(data, Options{}) }
+
+// ParseWith is Parse validating with o (e.g. Strict).
+func ParseWith(data []byte, o Options) (*Config, []Issue, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, err
@@ -39,7 +45,7 @@ func Parse(data []byte) (*Config, []Issue, error) {
 		d.value(root.Content[0], reflect.ValueOf(c).Elem(), "", 0)
 	}
 	c.lines = d.lines
-	issues := append(d.issues, c.Validate()...)
+	issues := append(d.issues, c.ValidateWith(o)...)
 	sortIssues(issues)
 	return c, issues, nil
 }

@@ -26,8 +26,12 @@ var continentRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // Validate checks c and returns its issues (errors and warnings), with YAML
 // lines when c came from Parse. Parse already calls it; call it again after
 // changing a config in code (e.g. flag overrides).
-func (c *Config) Validate() []Issue {
-	v := validator{c: c}
+func (c *Config) Validate() []Issue { return c.ValidateWith(Options{}) }
+
+// ValidateWith is Validate with o: under o.Strict, Route 53's limits on the
+// LB health check are errors (see Options).
+func (c *Config) ValidateWith(o Options) []Issue {
+	v := validator{c: c, strict: o.Strict}
 	v.regions()
 	v.lb()
 	v.checkpoint()
@@ -46,6 +50,7 @@ func (c *Config) Validate() []Issue {
 
 type validator struct {
 	c      *Config
+	strict bool
 	issues []Issue
 }
 
@@ -131,6 +136,8 @@ func (v *validator) regions() {
 			v.errf(p+".continent", "must be a lowercase token such as na, eu, ap (got %q)", r.Continent)
 		}
 	}
+	v.providerIgnored("endpoint", func(r Region) string { return r.Endpoint })
+	v.providerIgnored("continent", func(r Region) string { return r.Continent })
 	if total == 0 {
 		v.errf("regions", "weights are all zero: no region would receive traffic")
 		return
@@ -142,6 +149,28 @@ func (v *validator) regions() {
 	}
 }
 
+// IgnoredByProviders ends the warning on a region field that is checked
+// but not used by the harness's providers (Spec leaves it out).
+const IgnoredByProviders = "applies only to an external deployment; the local and docker providers ignore it"
+
+// providerIgnored warns once per field (at the first region that sets it)
+// when regions set a field the local and docker providers ignore.
+func (v *validator) providerIgnored(field string, get func(Region) string) {
+	first, names := -1, []string(nil)
+	for i, r := range v.c.Regions {
+		if get(r) == "" {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		names = append(names, fmt.Sprintf("%s=%s", r.Name, get(r)))
+	}
+	if first >= 0 {
+		v.warnf(fmt.Sprintf("regions[%d].%s", first, field), "set on %d region(s) (%s): %s %s", len(names), strings.Join(names, ", "), field, IgnoredByProviders)
+	}
+}
+
 func (v *validator) lb() {
 	h := v.c.LB.Health
 	okI := v.positive("lb.health.interval", h.Interval)
@@ -150,10 +179,23 @@ func (v *validator) lb() {
 		v.timeoutBelow("lb.health.timeout", h.Timeout, h.Interval)
 	}
 	if okI && h.Interval != 10*time.Second && h.Interval != 30*time.Second {
-		v.warnf("lb.health.interval", "%s cannot be reproduced on Route 53, which checks every 10s or 30s", h.Interval)
+		if v.strict {
+			v.errf("lb.health.interval", "Route 53 allows 10s or 30s (got %s)", h.Interval)
+		} else {
+			v.warnf("lb.health.interval", "%s cannot be reproduced on Route 53, which checks every 10s or 30s", h.Interval)
+		}
 	}
 	v.threshold("lb.health.failure_threshold", h.FailureThreshold)
 	v.threshold("lb.health.success_threshold", h.SuccessThreshold)
+	// Compared only with a valid failure threshold, so one error is not echoed as two.
+	if v.strict && h.FailureThreshold >= 1 && h.FailureThreshold <= MaxThreshold && h.SuccessThreshold != h.FailureThreshold {
+		got := fmt.Sprint(h.SuccessThreshold)
+		if _, set := v.c.lines["lb.health.success_threshold"]; !set && v.c.lines != nil {
+			got += ", the default"
+		}
+		v.errf("lb.health.success_threshold", "Route 53 has no separate success threshold: it uses lb.health.failure_threshold (%d) both ways, so this must be %d (got %s)",
+			h.FailureThreshold, h.FailureThreshold, got)
+	}
 	if h.FailureThreshold == 1 {
 		v.warnf("lb.health.failure_threshold", "1: a single lost probe takes a region out of rotation (flapping)")
 	}
