@@ -55,10 +55,24 @@ func (l Limits) Validate(prefix string) error {
 }
 
 // Server returns an http.Server for h with every limit applied; h is
-// wrapped by InFlight. rejected, if non-nil, is called per refused request.
-func Server(h http.Handler, l Limits, errLog *slog.Logger, rejected func()) *http.Server {
+// wrapped by InFlight. rejected, if non-nil, is called per refused request;
+// exempt, if non-nil, names requests the in-flight cap does not count (an
+// operator's cheap status endpoints, which must answer while the cap
+// sheds load: that is when an operator looks).
+func Server(h http.Handler, l Limits, errLog *slog.Logger, rejected func(), exempt func(*http.Request) bool) *http.Server {
+	capped := InFlight(h, l.MaxInFlight, l.RetryAfter, rejected)
+	handler := capped
+	if exempt != nil {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if exempt(r) {
+				h.ServeHTTP(w, r)
+				return
+			}
+			capped.ServeHTTP(w, r)
+		})
+	}
 	s := &http.Server{
-		Handler:           InFlight(h, l.MaxInFlight, l.RetryAfter, rejected),
+		Handler:           handler,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,

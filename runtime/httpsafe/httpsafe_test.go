@@ -54,8 +54,37 @@ func TestLimitsValidateNamesTheField(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming it", field, err)
 		}
 	}
-	s := Server(http.NotFoundHandler(), Defaults(), nil, nil)
+	s := Server(http.NotFoundHandler(), Defaults(), nil, nil, nil)
 	if s.ReadHeaderTimeout != 5*time.Second || s.ReadTimeout != 30*time.Second || s.WriteTimeout != time.Minute || s.MaxHeaderBytes != 64<<10 {
 		t.Fatalf("server limits not applied: %+v", s)
 	}
+}
+
+// Requests exempt would name pass a full cap; all others are shed.
+func TestServerExemptBypassesTheCap(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	l := Defaults()
+	l.MaxInFlight = 1
+	s := Server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+	}), l, nil, nil, func(r *http.Request) bool { return r.URL.Path == "/status" })
+	done := make(chan struct{})
+	go func() {
+		s.Handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/slow", nil))
+		close(done)
+	}()
+	<-entered // the one slot is held
+	for path, want := range map[string]int{"/status": http.StatusOK, "/other": http.StatusServiceUnavailable} {
+		w := httptest.NewRecorder()
+		s.Handler.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want {
+			t.Errorf("%s with the cap full: %d, want %d", path, w.Code, want)
+		}
+	}
+	close(release)
+	<-done
 }

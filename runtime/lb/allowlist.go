@@ -125,3 +125,11 @@ func sessionKey(rt route, id string, body []byte) string {
 	}
 	return ""
 }
+
+// OperatorPath reports the LB's own endpoints (/lb/health, /lb/status):
+// cheap, answered without a region, and what an operator reads while the
+// in-flight cap sheds load, so global-lb leaves them out of that cap.
+func OperatorPath(r *http.Request) bool {
+	rt, _ := matchRoute(r.URL.Path)
+	return rt == routeLBHealth || rt == routeLBStatus
+}

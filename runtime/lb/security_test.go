@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func serveSafe(t testing.TB, l *LB, limits httpsafe.Limits) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpsafe.Server(l.Handler(), limits, nil, nil)
+	srv := httpsafe.Server(l.Handler(), limits, nil, nil, OperatorPath)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close(); <-done })
@@ -351,5 +352,13 @@ func TestBodyReadTimeout408(t *testing.T) {
 	}
 	if fx.totalHits() != 0 {
 		t.Fatal("a stalled request reached a region")
+	}
+}
+
+func TestOperatorPath(t *testing.T) {
+	for path, want := range map[string]bool{"/lb/health": true, "/lb/status": true, "/v1/sessions": false, "/lb/statusx": false, "/": false} {
+		if got := OperatorPath(httptest.NewRequest("GET", path, nil)); got != want {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
 	}
 }

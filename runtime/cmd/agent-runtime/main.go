@@ -181,7 +181,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 		}
 	}
 
-	httpSrv := httpsafe.Server(srv.Handler(), cfg.HTTP, log, nil)
+	httpSrv := httpsafe.Server(srv.Handler(), cfg.HTTP, log, nil, nil)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 

@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "global-lb: listen: %v\n", err)
 		return 1
 	}
-	srv := httpsafe.Server(l.Handler(), cfg.HTTP, logger, nil)
+	srv := httpsafe.Server(l.Handler(), cfg.HTTP, logger, nil, lb.OperatorPath)
 	lbCtx, cancelLB := context.WithCancel(ctx)
 	defer cancelLB()
 	l.Start(lbCtx)
