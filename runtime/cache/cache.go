@@ -106,31 +106,46 @@ func (c *Cache) store(ctx context.Context, e Entry) (bool, error) {
 	if e.Key == "" {
 		return false, errors.New("cache store: entry.key: required")
 	}
+	n, _, err := c.storeMany(ctx, []Entry{e})
+	return n == 1, err
+}
+
+// storeMany stores es in one round trip (a cold region's pull brings
+// hundreds of entries, and its warm start is bounded by one health
+// timeout: one Redis round trip per entry would not fit). It returns how
+// many were stored and how many had already outlived their TTL.
+func (c *Cache) storeMany(ctx context.Context, es []Entry) (n, expired int, err error) {
 	now := c.now()
-	remaining := e.TTL - now.Sub(e.CreatedAt)
-	if remaining <= 0 {
-		return false, nil
-	}
-	if remaining < time.Millisecond { // PX cannot express less
-		remaining = time.Millisecond
-	}
-	val, err := json.Marshal(stored{V: e.Value, C: e.CreatedAt.UnixMilli(), T: e.TTL.Milliseconds()})
-	if err != nil {
-		return false, err
-	}
 	// Index entries older than this cache's TTL are gone (or nearly): trim them on write so
 	// the index stays bounded without a janitor.
 	trimBefore := now.Add(-c.ttl).UnixMilli()
 	_, err = c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, e.Key, val, remaining)
-		p.ZAdd(ctx, indexKey, redis.Z{Score: float64(e.CreatedAt.UnixMilli()), Member: e.Key})
-		p.ZRemRangeByScore(ctx, indexKey, "-inf", "("+strconv.FormatInt(trimBefore, 10))
+		for _, e := range es {
+			remaining := e.TTL - now.Sub(e.CreatedAt)
+			if remaining <= 0 {
+				expired++
+				continue
+			}
+			if remaining < time.Millisecond { // PX cannot express less
+				remaining = time.Millisecond
+			}
+			val, err := json.Marshal(stored{V: e.Value, C: e.CreatedAt.UnixMilli(), T: e.TTL.Milliseconds()})
+			if err != nil {
+				return err
+			}
+			p.Set(ctx, e.Key, val, remaining)
+			p.ZAdd(ctx, indexKey, redis.Z{Score: float64(e.CreatedAt.UnixMilli()), Member: e.Key})
+			n++
+		}
+		if n > 0 {
+			p.ZRemRangeByScore(ctx, indexKey, "-inf", "("+strconv.FormatInt(trimBefore, 10))
+		}
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("cache store: %w", err)
+		return 0, expired, fmt.Errorf("cache store: %w", err)
 	}
-	return true, nil
+	return n, expired, nil
 }
 
 // Recent returns up to limit live entries created within maxAge, newest first.

@@ -481,3 +481,17 @@ func TestPoisonedEntryRefusedBeforeStored(t *testing.T) {
 		t.Fatalf("stats = %+v, want 1 poisoned entry counted", st)
 	}
 }
+
+// A peer that answered, whose entries this region then failed to store in
+// time, is not an unanswered peer: the slowness was ours.
+func TestPullStoreTimeoutIsNotUnanswered(t *testing.T) {
+	if !unanswered(context.DeadlineExceeded) || !unanswered(fmt.Errorf("post: %w", context.DeadlineExceeded)) {
+		t.Fatal("a send past its deadline must count as unanswered")
+	}
+	if unanswered(&storeError{peer: "eu-west-1", err: fmt.Errorf("cache store: %w", context.DeadlineExceeded)}) {
+		t.Fatal("a store that timed out after the peer answered counted as the peer's silence")
+	}
+	if unanswered(errors.New("peer eu-west-1 /cache/export: HTTP 500")) {
+		t.Fatal("an error answer counted as silence")
+	}
+}

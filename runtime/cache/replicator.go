@@ -102,8 +102,8 @@ type Replicator struct {
 	queue  chan Entry
 	log    *slog.Logger
 	nonces *nonceCache
-	// store writes one accepted entry; Cache.store, replaced by tests that
-	// watch what accept would write.
+	// store, when set (by tests that watch what accept would write), writes
+	// each accepted entry; nil: Cache.storeMany, one round trip per request.
 	store func(context.Context, Entry) (bool, error)
 
 	startOnce sync.Once
@@ -177,7 +177,7 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 	}
 	return &Replicator{
 		cfg: cfg, queue: make(chan Entry, cfg.QueueSize), log: log.With("region", cfg.Region), done: make(chan struct{}),
-		nonces: newNonceCache(cfg.NonceCacheSize), store: cfg.Cache.store,
+		nonces: newNonceCache(cfg.NonceCacheSize),
 	}, nil
 }
 
@@ -387,6 +387,7 @@ func decodeWarmup(body []byte) (warmupRequest, error) {
 // never dated after now and never outlives this cache's own TTL.
 func (r *Replicator) accept(ctx context.Context, es []wireEntry) (int, int, error) {
 	stored, stale, invalid, poisoned := 0, 0, 0, 0
+	var batch []Entry // stored in one round trip unless a test watches each entry
 	now := r.cfg.Now()
 	defer func() {
 		r.rejectedStale.Add(int64(stale))
@@ -414,7 +415,12 @@ func (r *Replicator) accept(ctx context.Context, es []wireEntry) (int, int, erro
 		// future), so Store's remaining TTL is ttl-age; a peer cannot make an
 		// entry outlive this cache's own TTL.
 		ttl := min(wireMs(w.TTLMs), r.cfg.Cache.ttl)
-		ok, err := r.store(ctx, Entry{Key: w.Key, Value: w.Value, CreatedAt: now.Add(-age), TTL: ttl})
+		e := Entry{Key: w.Key, Value: w.Value, CreatedAt: now.Add(-age), TTL: ttl}
+		if r.store == nil {
+			batch = append(batch, e)
+			continue
+		}
+		ok, err := r.store(ctx, e)
 		if err != nil {
 			return stored, stale, err
 		}
@@ -422,6 +428,14 @@ func (r *Replicator) accept(ctx context.Context, es []wireEntry) (int, int, erro
 			stored++
 		} else {
 			stale++ // outlived its TTL
+		}
+	}
+	if len(batch) > 0 {
+		n, expired, err := r.cfg.Cache.storeMany(ctx, batch)
+		stored += n
+		stale += expired // outlived their TTL
+		if err != nil {
+			return stored, stale, err
 		}
 	}
 	return stored, stale, nil
@@ -624,12 +638,12 @@ func (r *Replicator) PullFromPeers(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var (
-		mu         sync.Mutex
-		total      int
-		errs       []error
-		unanswered int64
-		asked      int
-		wg         sync.WaitGroup
+		mu              sync.Mutex
+		total           int
+		errs            []error
+		unansweredPeers int64
+		asked           int
+		wg              sync.WaitGroup
 	)
 	for _, p := range r.cfg.Peers() {
 		if p.Name == r.cfg.Region {
@@ -643,16 +657,15 @@ func (r *Replicator) PullFromPeers(ctx context.Context) (int, error) {
 			total += n
 			if err != nil {
 				errs = append(errs, err)
-				var ne net.Error
-				if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) {
-					unanswered++
+				if unanswered(err) {
+					unansweredPeers++
 				}
 			}
 		})
 	}
 	wg.Wait()
 	r.pulled.Add(int64(total))
-	r.pullUnanswered.Store(unanswered)
+	r.pullUnanswered.Store(unansweredPeers)
 	if asked > 0 && len(errs) == asked {
 		return total, fmt.Errorf("cache pull: every peer failed: %w", errors.Join(errs...))
 	}
@@ -693,6 +706,25 @@ func (r *Replicator) verifyAnswer(peer, nonce string, h http.Header, ans []byte)
 	return resp, nil
 }
 
+// unanswered reports a pull error that means the peer did not answer in
+// time (unreachable, or past the send timeout), as opposed to a peer that
+// answered with an error, or entries this region could not store.
+func unanswered(err error) bool {
+	var ne net.Error
+	var se *storeError
+	return !errors.As(err, &se) && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne))
+}
+
+// storeError is a pull whose peer answered but whose entries this region
+// could not store in time: the peer is not "unanswered".
+type storeError struct {
+	peer string
+	err  error
+}
+
+func (e *storeError) Error() string { return "peer " + e.peer + ": store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
 func (r *Replicator) pullOne(ctx context.Context, p Peer, body []byte) (int, error) {
 	h, ans, nonce, err := r.post(ctx, p, ExportPath, body)
 	if err != nil {
@@ -713,7 +745,7 @@ func (r *Replicator) pullOne(ctx context.Context, p Peer, body []byte) (int, err
 	}
 	n, _, err := r.accept(ctx, valid)
 	if err != nil {
-		return n, fmt.Errorf("peer %s: store: %w", p.Name, err)
+		return n, &storeError{peer: p.Name, err: err}
 	}
 	return n, nil
 }
