@@ -232,8 +232,8 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("no checkpoint.policy warning with its field, message and line: %v", r["warnings"])
 	}
 	b := r["bounds"].(map[string]any)
-	for k, want := range map[string]any{"detection_seconds": 94.1, "rto_seconds": 104.14, "rto_config_seconds": 104.0, "failback_seconds": 90.1,
-		"rpo_seconds": 5.0, "rpo_unbounded": false, "session_ttl_seconds": 3600.0, "peer_detection_seconds": 35.1, "peer_failback_seconds": 30.1, "time_scale": 160.0} {
+	for k, want := range map[string]any{"detection_seconds": 94.1, "rto_seconds": 104.14, "rto_config_seconds": 104.0, "failback_seconds": 94.1,
+		"rpo_seconds": 5.0, "rpo_unbounded": false, "session_ttl_seconds": 3600.0, "peer_detection_seconds": 35.1, "peer_failback_seconds": 35.1, "time_scale": 160.0} {
 		if b[k] != want {
 			t.Errorf("bounds.%s = %v, want %v", k, b[k], want)
 		}

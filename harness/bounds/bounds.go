@@ -134,10 +134,12 @@ func Detection(p Probe, prefix string) Duration {
 // Failback is the worst case from a heal to the checker's verdict that the
 // region is back: a round already running at the heal may still fail, and
 // the next starts up to max(Interval, Timeout) after it; from then on
-// Threshold consecutive passing rounds, Interval apart, bring it back
-// (a passing probe's round trip is the harness's slack):
+// Threshold consecutive passing rounds, Interval apart, bring it back, the
+// last one's probe answering within Timeout (a region just resumed can be
+// slow to answer; a make chaos on docker returned two regions 9 ms past a
+// bound that left this to the slack):
 //
-//	max(Interval, Timeout) + (Threshold-1) × Interval
+//	max(Interval, Timeout) + (Threshold-1) × Interval + Timeout
 //
 // With an ejection (the region was ejected for failing real traffic), it
 // may also be kept out for the ejection's length, begun as late as ej.Late
@@ -150,6 +152,7 @@ func Failback(p Probe, ej Ejection, prefix string) Duration {
 	if n > 1 {
 		d.Terms = append(d.Terms, Term{Name: fmt.Sprintf("%d × %sinterval (passing rounds to the success threshold)", n-1, prefix), D: satMul(p.Interval, n-1), Scaled: true})
 	}
+	d.Terms = append(d.Terms, Term{Name: prefix + "timeout (last passing probe)", D: p.Timeout, Scaled: true})
 	if ej.For > 0 {
 		if ej.Late > 0 {
 			d.Terms = append(d.Terms, Term{Name: "lb.retry.per_try_timeout (a try sent into the fault fails, and may eject, that long after the heal)", D: ej.Late, Scaled: true})

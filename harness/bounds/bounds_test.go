@@ -295,29 +295,29 @@ func TestProjectSaturates(t *testing.T) {
 	}
 }
 
-// Failback: the round in flight at the heal, then the passing rounds, plus
-// an ejection where one applied.
+// Failback: the round in flight at the heal, then the passing rounds, the
+// last probe's answer, plus an ejection where one applied.
 func TestFailback(t *testing.T) {
 	p := Probe{Interval: 100 * time.Millisecond, Timeout: 150 * time.Millisecond, Threshold: 2}
-	if got := Failback(p, Ejection{}, "lb.health.").Total(); got != 250*time.Millisecond {
-		t.Fatalf("failback = %v, want 150ms + 1 × 100ms", got)
+	if got := Failback(p, Ejection{}, "lb.health.").Total(); got != 400*time.Millisecond {
+		t.Fatalf("failback = %v, want 150ms + 1 × 100ms + 150ms", got)
 	}
-	if got := Failback(p, Ejection{For: 800 * time.Millisecond}, "lb.health.").Total(); got != 1050*time.Millisecond {
+	if got := Failback(p, Ejection{For: 800 * time.Millisecond}, "lb.health.").Total(); got != 1200*time.Millisecond {
 		t.Fatalf("failback with ejection = %v", got)
 	}
 	// An ejection may begin one per-try timeout after the heal.
-	if got := Failback(p, Ejection{For: 800 * time.Millisecond, Late: 400 * time.Millisecond}, "lb.health.").Total(); got != 1450*time.Millisecond {
+	if got := Failback(p, Ejection{For: 800 * time.Millisecond, Late: 400 * time.Millisecond}, "lb.health.").Total(); got != 1600*time.Millisecond {
 		t.Fatalf("failback with a late ejection = %v", got)
 	}
 	one := Probe{Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, Threshold: 1}
-	if got := Failback(one, Ejection{}, "").Total(); got != 100*time.Millisecond {
+	if got := Failback(one, Ejection{}, "").Total(); got != 150*time.Millisecond {
 		t.Fatalf("threshold 1: %v", got)
 	}
 	m := LBFailback(p, Ejection{}, DefaultHarness)
-	if m.Total() != 350*time.Millisecond || !strings.Contains(m.String(), "scheduling slack") {
+	if m.Total() != 500*time.Millisecond || !strings.Contains(m.String(), "scheduling slack") {
 		t.Fatalf("measured: %s", m)
 	}
-	if r := RegionFailback(p, DefaultHarness); r.Total() != 350*time.Millisecond {
+	if r := RegionFailback(p, DefaultHarness); r.Total() != 500*time.Millisecond {
 		t.Fatalf("region failback: %s", r)
 	}
 }

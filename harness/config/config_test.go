@@ -339,8 +339,9 @@ func TestBounds(t *testing.T) {
 		t.Fatalf("Bounds = %+v", b)
 	}
 	// Failback: the round in flight at the heal, then success_threshold-1
-	// more intervals; the LB's and the runtimes' from their own settings.
-	if b.Failback.Total() != 30*time.Second+2*30*time.Second || b.RuntimeFailback.Total() != 10*time.Second+10*time.Second {
+	// more intervals, then the last probe's answer; the LB's and the
+	// runtimes' from their own settings.
+	if b.Failback.Total() != 30*time.Second+2*30*time.Second+4*time.Second || b.RuntimeFailback.Total() != 10*time.Second+10*time.Second+2*time.Second {
 		t.Fatalf("failback %s, runtime failback %s", b.Failback, b.RuntimeFailback)
 	}
 	// Retries off: a request still spends up to one per-try timeout.

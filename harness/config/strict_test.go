@@ -156,7 +156,7 @@ func TestNewReport(t *testing.T) {
 		t.Fatalf("report: %s", b)
 	}
 	bd := got["bounds"].(map[string]any)
-	for k, want := range map[string]float64{"detection_seconds": 94.1, "rto_seconds": 104.14, "failback_seconds": 90.1, "rpo_seconds": 5, "session_ttl_seconds": 3600, "time_scale": 160} {
+	for k, want := range map[string]float64{"detection_seconds": 94.1, "rto_seconds": 104.14, "failback_seconds": 94.1, "rpo_seconds": 5, "session_ttl_seconds": 3600, "time_scale": 160} {
 		if bd[k] != want {
 			t.Errorf("%s = %v, want %v", k, bd[k], want)
 		}
