@@ -416,19 +416,7 @@ func TestOnMutationCheckpointsOnlyAfterMutations(t *testing.T) {
 func TestExpiredSession(t *testing.T) {
 	for _, p := range []Policy{OnAck, Periodic} {
 		t.Run(string(p), func(t *testing.T) {
-			clk := newClock()
-			st := newMemStore(clk.Now, time.Hour)
-			a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
-			if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.FlushAll(ctx); err != nil {
-				t.Fatal(err)
-			}
-			clk.Advance(time.Hour + time.Second)
+			a := expiredSession(t, p)
 			if _, err := a.PostMessage(ctx, "s", tok, "m2", "hi"); !errors.Is(err, store.ErrExpired) {
 				t.Fatalf("want ErrExpired, got %v", err)
 			}
@@ -535,4 +523,24 @@ func TestConcurrentMessages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiredSession returns a region whose session "s" (owned by tok, one
+// message, flushed) has just outlived its one-hour TTL.
+func expiredSession(t *testing.T, p Policy) *Service {
+	t.Helper()
+	clk := newClock()
+	st := newMemStore(clk.Now, time.Hour)
+	a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
+	if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.FlushAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour + time.Second)
+	return a
 }

@@ -121,19 +121,7 @@ func TestExpiryToldOnlyToOwner(t *testing.T) {
 	for _, p := range []Policy{OnAck, Periodic} {
 		for _, ownerFirst := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/owner-first=%v", p, ownerFirst), func(t *testing.T) {
-				clk := newClock()
-				st := newMemStore(clk.Now, time.Hour)
-				a := newSvc(t, "us-east-1", st, clk, p, time.Hour, nil)
-				if _, _, err := a.CreateSession(ctx, "u", "s", tok); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := a.PostMessage(ctx, "s", tok, "m1", "hi"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := a.FlushAll(ctx); err != nil {
-					t.Fatal(err)
-				}
-				clk.Advance(time.Hour + time.Second)
+				a := expiredSession(t, p)
 				owner := func() {
 					if _, err := a.PostMessage(ctx, "s", tok, "m2", "hi"); !errors.Is(err, store.ErrExpired) {
 						t.Fatalf("owner: %v, want ErrExpired", err)
