@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -106,6 +108,7 @@ type checkRow struct {
 	Value            string
 	Bound, Projected string
 	Reason           string
+	Link             string // a file the check kept, relative to the report
 }
 
 type faultLegend struct{ Name, Window string }
@@ -531,6 +534,10 @@ func checkRows(s *Spec) ([]checkRow, string, bool) {
 		word, class := verdictView(Verdict(v))
 		row := checkRow{Verdict: word, VClass: class, Class: string(c.Class), Name: c.Name,
 			Value: fmtValue(c.Value, c.Unit), Reason: c.Reason}
+		if c.Artifact != "" && s.Artifacts != "" {
+			// The report sits in the run's folder, the spec's files in artifacts/<spec>/.
+			row.Link = path.Join("artifacts", filepath.Base(s.Artifacts), c.Artifact)
+		}
 		if c.Bound != nil {
 			row.Bound = boundText(c.Bound)
 			row.Projected = c.Bound.ProjectedText

@@ -457,3 +457,21 @@ func TestFailbackFigureIsTheSlowestReturn(t *testing.T) {
 		t.Fatalf("real-time line %q lacks the failback bound", line)
 	}
 }
+
+// A check that kept a file (the linearizability visualization) links it
+// from its row, relative to the report, inside the spec's artifacts.
+func TestCheckArtifactLinked(t *testing.T) {
+	r := SampleWithFailure()
+	for i := range r.Specs {
+		if r.Specs[i].Verdict == Failed {
+			r.Specs[i].Artifacts = "reports/out/artifacts/plan-1"
+			r.Specs[i].Checks = append(r.Specs[i].Checks, check.Result{Name: "linearizable", Class: check.Safety, Verdict: check.Failed,
+				Reason: "1 of 9 sessions not linearizable", Artifact: "linearizability-s1.html"})
+			break
+		}
+	}
+	out := render(t, r)
+	if !strings.Contains(out, `<a href="artifacts/plan-1/linearizability-s1.html">`) {
+		t.Errorf("the visualization is not linked from its check")
+	}
+}

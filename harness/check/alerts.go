@@ -162,3 +162,21 @@ func AlertResolved(alerts []topology.Alert, name string, since, returned time.Ti
 	}
 	return result(rn, Liveness, true, d.Seconds(), "s", b, "one resolved %s notification, %s after the first region returned", name, bounds.Round(d))
 }
+
+// EachIncidentPagedOnce fails on an alert storm over a whole run of
+// several outages (a randomized schedule): an alert called name firing
+// again while its incident was open. Each outage may page once; how many
+// outages there were is the schedule's business, not a storm.
+func EachIncidentPagedOnce(alerts []topology.Alert, name string) Result {
+	rn := "each-incident-paged-once(" + name + ")"
+	ins := incidents(alerts, name)
+	worst, pages := 0, 0
+	for _, in := range ins {
+		worst = max(worst, in.Pages)
+		pages += in.Pages
+	}
+	if worst > 1 {
+		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing %s alerts for one incident: an alert storm (%d incident(s), %d pages)", worst, name, len(ins), pages)
+	}
+	return result(rn, Safety, true, float64(len(ins)), "count", nil, "%d %s incident(s), each paged once", len(ins), name)
+}

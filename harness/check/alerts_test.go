@@ -97,3 +97,18 @@ func TestAlertsEarlierIncidentIsNotAStorm(t *testing.T) {
 		t.Fatalf("only an earlier incident: %+v", r)
 	}
 }
+
+func TestEachIncidentPagedOnce(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	at := func(s int, status string) topology.Alert {
+		return topology.Alert{At: t0.Add(time.Duration(s) * time.Second), Source: "lb", Status: status, Name: "NoHealthyRegion"}
+	}
+	twoOutages := []topology.Alert{at(1, "firing"), at(2, "resolved"), at(5, "firing"), at(6, "resolved")}
+	if r := EachIncidentPagedOnce(twoOutages, "NoHealthyRegion"); !r.OK || r.Value != 2 || r.Class != Safety {
+		t.Fatalf("two outages paged once each judged %+v", r)
+	}
+	storm := []topology.Alert{at(1, "firing"), at(2, "firing"), at(3, "firing"), at(4, "resolved")}
+	if r := EachIncidentPagedOnce(storm, "NoHealthyRegion"); r.OK || r.Value != 3 {
+		t.Fatalf("a storm passed: %+v", r)
+	}
+}

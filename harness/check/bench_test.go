@@ -27,6 +27,7 @@ var benchCheckers = []struct {
 	{"RPO", func(_ *genRun, l Loss) any { return RPO(l, bounds.RPOFor("periodic", 200*time.Millisecond)) }},
 	{"NoSilentOverwrite", func(g *genRun, l Loss) any { return NoSilentOverwrite(l, g.Reported, "last-write-wins") }},
 	{"VersionsMonotonic", func(g *genRun, _ Loss) any { return VersionsMonotonic(g.Ops) }},
+	{"Linearizable", func(g *genRun, _ Loss) any { return Linearizable(g.Ops, LinearizableOptions{MaxMessages: g.Max}) }},
 	{"AcksDurable", func(g *genRun, _ Loss) any {
 		return AcksDurable(g.Ops, "periodic", 200*time.Millisecond, 200*time.Millisecond)
 	}},

@@ -51,6 +51,9 @@ type Result struct {
 	Unit    string  `json:"unit,omitempty"` // s, ratio, count
 	Bound   *Bound  `json:"bound,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
+	// Artifact names a file the check wrote among the spec's artifacts (a
+	// linearizability visualization), linked from the report.
+	Artifact string `json:"artifact,omitempty"`
 }
 
 // Bound is the limit a result was held to, as enforced and as shown.

@@ -152,6 +152,7 @@ func genHistory(n int) *genRun {
 			}
 		case rng.IntN(5) == 0:
 			op.Kind, op.Status, op.ServedBy, op.Version = history.KindRead, 200, s.region, s.version
+			op.IDs = s.acked[max(0, len(s.acked)-g.Max/2):] // what the conversation bound keeps
 		case rng.IntN(200) == 0 && len(s.acked) > 0:
 			// A retry whose first answer was lost: a duplicate.
 			k := rng.IntN(len(s.acked))
@@ -296,6 +297,7 @@ func fullCheck(g *genRun) ([]Result, Verdict) {
 	out = append(out,
 		LostAcked(l),
 		VersionsMonotonic(g.Ops),
+		Linearizable(g.Ops, LinearizableOptions{MaxMessages: g.Max}),
 		RPO(l, bounds.RPOFor("periodic", 200*time.Millisecond)),
 		NoSilentOverwrite(l, g.Reported, "last-write-wins"),
 		AcksDurable(g.Ops, "periodic", 200*time.Millisecond, 200*time.Millisecond),

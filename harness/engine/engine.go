@@ -200,6 +200,11 @@ type Run struct {
 
 	faults *fault.Tracker // the one recorder every injection goes through
 
+	// finalReads are ReadFinal's reads: the answers the linearizability
+	// check holds the writes to (kept apart from History, which the
+	// availability checks judge).
+	finalReads []history.Op
+
 	pollMu   sync.Mutex
 	polled   topology.LBStatus // last status a wait read (polledStatus)
 	polledAt time.Time
@@ -573,13 +578,24 @@ func MarkDeadline(b bounds.Duration) time.Duration { return 2*b.Total() + time.S
 // longer knows (404) or that expired mid-row (410) has lost everything it
 // acknowledged: both count as empty conversations, never as "not read back".
 func (r *Run) ReadFinal(ctx context.Context, sessions []string) (map[string]check.Conversation, error) {
-	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, history.New())
+	h := history.New()
+	cl := traffic.NewClient(traffic.Config{LBURL: r.Cluster.LBURL(), RequestTimeout: 2 * time.Second}, h)
 	convs, err := cl.ReadAll(ctx, sessions, 30*time.Second)
+	r.mu.Lock()
+	r.finalReads = append(r.finalReads, h.Ops()...)
+	r.mu.Unlock()
 	out := make(map[string]check.Conversation, len(convs))
 	for s, c := range convs {
 		out[s] = check.Conversation{IDs: c.MessageIDs, Versions: c.Versions, Messages: c.Messages, Expired: c.Expired, ReadAt: c.ReadAt}
 	}
 	return out, err
+}
+
+// FinalReads returns the reads ReadFinal made, in completion order.
+func (r *Run) FinalReads() []history.Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]history.Op(nil), r.finalReads...)
 }
 
 func (r *Run) MaxMessages() int {
@@ -635,7 +651,10 @@ func (r *Run) conclude(err error) {
 	}
 	if r.Spec.RunDir != "" {
 		if f, err := os.Create(filepath.Join(r.Spec.RunDir, "history.jsonl")); err == nil {
-			_ = history.WriteJSONL(f, ops)
+			// abandoned requests and the final reads too: the linearizability
+			// check reads them, so a kept history replays its verdict
+			all := append(append(ops, r.History.Abandoned()...), r.FinalReads()...)
+			_ = history.WriteJSONL(f, all)
 			f.Close()
 		}
 	}

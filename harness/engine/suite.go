@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -214,8 +215,12 @@ func AttemptSeed(seed int64, attempt int) int64 {
 func SpecSlug(row Row, attempt int) string {
 	name := row.Label
 	if row.N == 0 {
+		// The first words, and a hash of the whole text: specs that begin
+		// alike (a row run with its clock ahead, then behind) keep apart.
 		words := strings.Fields(row.Spec)
-		name += "-" + strings.Join(words[:min(4, len(words))], "-")
+		h := fnv.New32a()
+		h.Write([]byte(row.Spec))
+		name += "-" + strings.Join(words[:min(4, len(words))], "-") + fmt.Sprintf("-%06x", h.Sum32()&0xffffff)
 	}
 	name = strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
@@ -243,6 +248,14 @@ func (s *Suite) Record(o *Outcome, attempts int, seed int64) {
 		dir = ""
 	}
 	s.runs[o.Name] = specRun{attempts: attempts, seed: seed, dir: dir}
+}
+
+// Outcome returns the recorded outcome of the spec called name (its last
+// attempt), nil when none was recorded.
+func (s *Suite) Outcome(name string) *Outcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.outcomes[name]
 }
 
 // Tidy removes an attempt's files once its topology is torn down, unless

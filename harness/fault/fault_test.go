@@ -183,3 +183,23 @@ func TestWindowOverlaps(t *testing.T) {
 		t.Error("a window still injected overlaps everything after its start")
 	}
 }
+
+func TestKillLeavesRegionDownUntilRecover(t *testing.T) {
+	c := newFake()
+	f := Kill{Region: "a", ColdCache: true}
+	if f.Name() != "kill(a,cold)" || f.Available(c) != nil || (Kill{Region: "zz"}).Available(c) == nil {
+		t.Fatalf("name %q / availability wrong", f.Name())
+	}
+	heal, err := f.Inject(context.Background(), c)
+	if err != nil || !c.killed["a"] {
+		t.Fatalf("inject: %v, killed %v", err, c.killed)
+	}
+	c.startErr = errors.New("port busy")
+	if err := heal(context.Background()); err == nil || !c.killed["a"] {
+		t.Fatalf("failed start reported %v, killed %v", err, c.killed)
+	}
+	c.startErr = nil
+	if err := heal(context.Background()); err != nil || c.killed["a"] {
+		t.Fatalf("second recover: %v, killed %v", err, c.killed)
+	}
+}

@@ -43,7 +43,14 @@ type Op struct {
 	// Tools names the tool calls of the reply (a poisoned cache entry shows
 	// here as a tool call the user never asked for).
 	Tools []string `json:"tools,omitempty"`
+	// IDs are the user message ids a read answered with, in stored order:
+	// what the linearizability check compares with the writes.
+	IDs   []string `json:"ids,omitempty"`
 	Error string   `json:"error,omitempty"`
+	// Abandoned: the run ended while the request was out, so no answer came.
+	// The request may still have taken effect; only the linearizability check
+	// reads these (Abandoned()), as operations of unknown outcome.
+	Abandoned bool `json:"abandoned,omitempty"`
 }
 
 // OK reports a 2xx answer.
@@ -55,8 +62,9 @@ func (o Op) Unavailable() bool { return o.Status == 0 || o.Status >= 500 }
 
 // History is an append-only, concurrency-safe list of operations.
 type History struct {
-	mu  sync.Mutex
-	ops []Op
+	mu        sync.Mutex
+	ops       []Op
+	abandoned []Op
 }
 
 // New returns an empty history.
@@ -69,6 +77,24 @@ func (h *History) Add(op Op) Op {
 	op.Seq = int64(len(h.ops))
 	h.ops = append(h.ops, op)
 	return op
+}
+
+// Abandon records a request the run's end cut off before any answer. It is
+// kept apart from Ops: no answer is not a failure of the system, so the
+// availability checks never see it.
+func (h *History) Abandon(op Op) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	op.Abandoned = true
+	op.Seq = -1
+	h.abandoned = append(h.abandoned, op)
+}
+
+// Abandoned returns a copy of the requests the run's end cut off.
+func (h *History) Abandoned() []Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Op(nil), h.abandoned...)
 }
 
 // Ops returns a copy of every operation in completion order.
@@ -96,9 +122,9 @@ func (h *History) Len() int {
 	return len(h.ops)
 }
 
-// WriteJSONL writes one JSON object per line.
+// WriteJSONL writes one JSON object per line, the abandoned requests last.
 func (h *History) WriteJSONL(w io.Writer) error {
-	return WriteJSONL(w, h.Ops())
+	return WriteJSONL(w, append(h.Ops(), h.Abandoned()...))
 }
 
 // WriteJSONL writes ops one JSON object per line.
@@ -113,8 +139,9 @@ func WriteJSONL(w io.Writer, ops []Op) error {
 	return bw.Flush()
 }
 
-// ReadJSONL reads a history written by WriteJSONL; blank lines are skipped
-// and a bad line is reported by number.
+// ReadJSONL reads a history written by WriteJSONL (abandoned requests go
+// back to Abandoned); blank lines are skipped and a bad line is reported by
+// number.
 func ReadJSONL(r io.Reader) (*History, error) {
 	h := New()
 	sc := bufio.NewScanner(r)
@@ -129,6 +156,10 @@ func ReadJSONL(r io.Reader) (*History, error) {
 		var op Op
 		if err := json.Unmarshal(line, &op); err != nil {
 			return nil, fmt.Errorf("history line %d: %w", n, err)
+		}
+		if op.Abandoned {
+			h.abandoned = append(h.abandoned, op)
+			continue
 		}
 		h.ops = append(h.ops, op)
 	}

@@ -275,6 +275,25 @@ type PeerKeys interface {
 	WarmupKeys() map[string]rtconfig.WarmupKeyPair
 }
 
+// ClockSetter is implemented by providers that can start a region's
+// runtime with its wall clock shifted (its clock_offset): the offset given
+// applies from the region's next Start (a Kill then Start restarts it on the
+// new clock) and replaces the spec's RegionSpec.ClockOffset for that region.
+// An offset beyond the runtime's limit (config.MaxClockOffset) is an error
+// naming the field.
+type ClockSetter interface {
+	SetClockOffset(region string, d time.Duration) error
+}
+
+// CheckClockOffset validates an offset for ClockSetter as the runtime
+// validates clock_offset.
+func CheckClockOffset(region string, d time.Duration) error {
+	if d > rtconfig.MaxClockOffset || d < -rtconfig.MaxClockOffset {
+		return fmt.Errorf("region %s: clock_offset: %v beyond ±%v", region, d, rtconfig.MaxClockOffset)
+	}
+	return nil
+}
+
 // GateControl drives the HTTP fault gate in front of a region.
 type GateControl interface {
 	SetStatus(code int)       // answer every request with code; 0 = pass

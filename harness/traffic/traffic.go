@@ -179,8 +179,10 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 	}
 	op.End = time.Now()
 	if err != nil && op.Status == 0 && parent.Err() != nil {
-		// the run ended mid-request: not an answer from the system, not recorded
+		// the run ended mid-request: not an answer from the system, kept
+		// apart (it may still take effect)
 		op.Error = err.Error()
+		c.h.Abandon(op)
 		return op, ans
 	}
 	if err != nil {
@@ -193,6 +195,11 @@ func (c *Client) do(ctx context.Context, op history.Op, method, path string, bod
 	if op.OK() && err == nil {
 		op.Version, op.Cache, op.Durable, op.Duplicate = ans.Version, ans.Cache, ans.Durable, ans.Duplicate
 		op.MessageVersion = ans.MessageVersion
+		for _, m := range ans.Messages {
+			if m.Role == "user" || m.Role == "" {
+				op.IDs = append(op.IDs, m.ID)
+			}
+		}
 		for _, tc := range ans.Reply.ToolCalls {
 			op.Tools = append(op.Tools, tc.Name)
 		}

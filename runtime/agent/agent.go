@@ -53,7 +53,17 @@ type Config struct {
 	TTL         time.Duration // session lifetime after last activity
 	MaxMessages int           // conversation bound
 	Now         func() time.Time
-	Logger      *slog.Logger
+	// ExpiryNow is the clock session expiry is stamped and judged on: the
+	// store's (store.Dynamo.Now) so that in-memory copies expire when the
+	// stored item does. Default Now.
+	ExpiryNow func() time.Time
+	Logger    *slog.Logger
+	// WriteBehind is a planted bug (config failpoints), nil in production:
+	// while it returns true (given the fastest of this region's last three
+	// store writes) an on-ack message is acknowledged first and written
+	// WriteBehindDelay later, the session held meanwhile.
+	WriteBehind      func(lastWrite time.Duration) bool
+	WriteBehindDelay time.Duration
 }
 
 // Result is the outcome of PostMessage.
@@ -116,6 +126,10 @@ type Service struct {
 
 	checkpoints, checkpointErrs, conflicts, restores  atomic.Int64
 	cacheHits, cacheMisses, cacheRefused, activeLoops atomic.Int64
+	// ns the last three on-ack store writes took, newest at index
+	// writeN%3 (the planted write-behind bug's trigger reads the fastest)
+	lastWrites [3]atomic.Int64
+	writeN     atomic.Int64
 
 	ovMu       sync.Mutex
 	overwrites []OverwriteReport // the last MaxOverwriteReports, oldest first
@@ -199,6 +213,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ExpiryNow == nil {
+		cfg.ExpiryNow = cfg.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -350,7 +367,7 @@ func (s *Service) setInfo(e *entry, sess *store.Session) {
 // eagerly). A session token does not own is ErrNotFound, decided before anything
 // else looks at the session (its id record, the model, a write, the restore count).
 func (s *Service) load(ctx context.Context, e *entry, token string) (*store.Session, string, error) {
-	now := s.cfg.Now()
+	now := s.cfg.ExpiryNow()
 	if e.sess != nil {
 		if !now.Before(e.sess.ExpiresAt) {
 			exp := &store.ExpiredError{SessionID: e.id, ExpiredAt: e.sess.ExpiresAt, Owner: e.sess.Owner}
@@ -406,7 +423,12 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, token, messageID, 
 	if err != nil {
 		return Result{}, err
 	}
-	defer e.mu.Unlock()
+	handoff := false // the planted write-behind bug unlocks e itself
+	defer func() {
+		if !handoff {
+			e.mu.Unlock()
+		}
+	}()
 
 	sess, from, err := s.load(ctx, e, token)
 	if err != nil {
@@ -431,6 +453,10 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, token, messageID, 
 	if err != nil {
 		return Result{}, err
 	}
+	if s.cfg.Policy == OnAck && s.cfg.WriteBehind != nil && s.cfg.WriteBehind(s.recentWrite()) {
+		handoff = true
+		return s.writeBehind(e, sess, token, messageID, content, reply, hit, from), nil
+	}
 	if s.cfg.Policy == OnAck {
 		res, err := s.writeOnAck(ctx, e, sess, token, messageID, content, reply)
 		if err != nil {
@@ -445,7 +471,7 @@ func (s *Service) PostMessage(ctx context.Context, sessionID, token, messageID, 
 	now := s.cfg.Now()
 	// every ack gets its own, increasing version; the next write uses it
 	next, user, asst := s.appendTurn(sess, messageID, content, reply, now, sess.Version+1)
-	next.ExpiresAt = now.Add(s.cfg.TTL)
+	next.ExpiresAt = s.cfg.ExpiryNow().Add(s.cfg.TTL)
 	// This ack comes before the write: refuse now what the store would refuse later,
 	// so nothing is acknowledged that can never become durable.
 	if err := store.CheckItemSize(next); err != nil {
@@ -507,7 +533,9 @@ func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session,
 		// Built on each (re)load: the stored conversation and id record stay.
 		next, user, asst := s.appendTurn(sess, messageID, content, reply, s.cfg.Now(), sess.Version+1)
 		next.LastActiveAt = user.Timestamp
+		began := time.Now()
 		res, err := s.cfg.Store.Put(ctx, next)
+		s.lastWrites[s.writeN.Add(1)%3].Store(int64(time.Since(began)))
 		if err == nil {
 			s.checkpoints.Add(1)
 			s.reportOverwrite(e.id, res)
@@ -545,6 +573,36 @@ func (s *Service) writeOnAck(ctx context.Context, e *entry, sess *store.Session,
 			return r, nil
 		}
 	}
+}
+
+// recentWrite is the fastest of the last three store writes: slow only when
+// the store has been slow, not when one write spanned a pause.
+func (s *Service) recentWrite() time.Duration {
+	d := time.Duration(s.lastWrites[0].Load())
+	for i := 1; i < 3; i++ {
+		d = min(d, time.Duration(s.lastWrites[i].Load()))
+	}
+	return d
+}
+
+// writeBehind is the planted bug: it answers as a successful on-ack write
+// would, then writes after WriteBehindDelay, holding the session's lock
+// (handed over by PostMessage) so the next request of the session waits.
+func (s *Service) writeBehind(e *entry, sess *store.Session, token, messageID, content string, reply model.Reply, hit bool, from string) Result {
+	next, user, asst := s.appendTurn(sess, messageID, content, reply, s.cfg.Now(), sess.Version+1)
+	res := Result{SessionID: e.id, MessageID: messageID, Version: next.Version, MessageVersion: user.Version,
+		Reply: asst, Durable: true, CacheHit: hit, RestoredFrom: from}
+	go func() {
+		defer e.mu.Unlock()
+		t := time.NewTimer(s.cfg.WriteBehindDelay)
+		<-t.C
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := s.writeOnAck(ctx, e, sess, token, messageID, content, reply); err != nil {
+			s.log.Warn("write-behind failed after the acknowledgement", "session_id", e.id, "message_id", messageID, "err", err)
+		}
+	}()
+	return res
 }
 
 // restamp moves messages (and their id record entries) acknowledged at
@@ -660,7 +718,7 @@ func (s *Service) loop(e *entry, stop, done chan struct{}) {
 		case <-t.C:
 		}
 		e.mu.Lock()
-		if e.sess != nil && !s.cfg.Now().Before(e.sess.ExpiresAt) {
+		if e.sess != nil && !s.cfg.ExpiryNow().Before(e.sess.ExpiresAt) {
 			// Expired: nothing more to save; stop this session's loop only.
 			e.sess = nil
 			s.forget(e)
@@ -739,7 +797,7 @@ func (s *Service) ActiveSessions(since time.Duration) []SessionInfo {
 	cutoff := s.cfg.Now().Add(-since)
 	var out []SessionInfo
 	for _, in := range s.Sessions() {
-		if !in.LastActiveAt.Before(cutoff) && s.cfg.Now().Before(in.ExpiresAt) {
+		if !in.LastActiveAt.Before(cutoff) && s.cfg.ExpiryNow().Before(in.ExpiresAt) {
 			out = append(out, in)
 		}
 	}

@@ -68,6 +68,23 @@ type Config struct {
 	ClockOffset time.Duration `yaml:"clock_offset" help:"shift this region's wall clock, may be negative, |x| <= 24h"`
 	// HTTP bounds what one client can hold of the server (runtime/httpsafe).
 	HTTP httpsafe.Limits `yaml:"http"`
+	// Failpoints plant known bugs, so a harness can prove it finds them (as
+	// etcd's gofail does). Off by default; never set in production.
+	Failpoints Failpoints `yaml:"failpoints"`
+}
+
+// Failpoints are planted bugs, each off by default.
+type Failpoints struct {
+	// AckBeforeWriteWhilePeerDown hides a slow store during a failover:
+	// while any peer is not active in this region's router and each of its
+	// last three store writes took longer than SlowStore, an on-ack message is
+	// acknowledged before it is written; the write follows WriteDelay
+	// later, the session held meanwhile. A session that moves to another
+	// region, or a crash, in that window breaks what was acknowledged. No
+	// row of the plan slows a store whose region sees a peer down.
+	AckBeforeWriteWhilePeerDown bool          `yaml:"ack_before_write_while_peer_down" help:"PLANTED BUG (tests only): acknowledge before writing while a peer is down and the store is slow"`
+	SlowStore                   time.Duration `yaml:"slow_store" help:"PLANTED BUG (tests only): a store write slower than this is slow (default 150ms)"`
+	WriteDelay                  time.Duration `yaml:"write_delay" help:"PLANTED BUG (tests only): how long the acknowledged write waits"`
 }
 
 // MaxClockOffset bounds |clock_offset|.
@@ -126,7 +143,19 @@ type Session struct {
 	// MaxMessageBytes bounds one message's content (413 MESSAGE_TOO_LARGE):
 	// the whole session is one DynamoDB item of at most 400 KB.
 	MaxMessageBytes int `yaml:"max_message_bytes" flag:"max-message-bytes" help:"largest message content in bytes"`
+	// ExpiryClock is the clock session expiry is stamped and judged on:
+	// "store" (the store's clock, from the Date of its answers: every region
+	// agrees on when a session expires, whatever its own clock says) or
+	// "region" (this region's clock: expiry is early or late by the
+	// writer's and reader's clocks' disagreement).
+	ExpiryClock string `yaml:"expiry_clock" flag:"expiry-clock" help:"clock session expiry is judged on: store | region"`
 }
+
+// Session expiry clocks (session.expiry_clock).
+const (
+	ExpiryClockStore  = "store"
+	ExpiryClockRegion = "region"
+)
 
 // MaxMessageBytesLimit caps session.max_message_bytes: one message must leave
 // most of the session item (DynamoDB: 400 KB) to the rest of the conversation.
@@ -184,7 +213,7 @@ func Default() Config {
 		Listen:           "127.0.0.1:8080",
 		DynamoDB:         DynamoDB{Table: "agent_sessions", AWSRegion: "us-east-1"},
 		Checkpoint:       Checkpoint{Policy: PolicyOnAck, Interval: 5 * time.Second},
-		Session:          Session{TTL: time.Hour, MaxMessages: 50, MaxMessageBytes: 32 << 10},
+		Session:          Session{TTL: time.Hour, MaxMessages: 50, MaxMessageBytes: 32 << 10, ExpiryClock: ExpiryClockStore},
 		ConflictStrategy: StrategyVersionWins,
 		Health:           Health{Interval: 10 * time.Second, Timeout: 2 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
 		Failover:         Failover{Auto: true},
@@ -344,6 +373,9 @@ func (c *Config) Validate() error {
 	if c.Session.MaxMessageBytes < 1 || c.Session.MaxMessageBytes > MaxMessageBytesLimit {
 		bad("session.max_message_bytes", "%d must be between 1 and %d", c.Session.MaxMessageBytes, MaxMessageBytesLimit)
 	}
+	if c.Session.ExpiryClock != ExpiryClockStore && c.Session.ExpiryClock != ExpiryClockRegion {
+		bad("session.expiry_clock", "%q must be one of %s, %s", c.Session.ExpiryClock, ExpiryClockStore, ExpiryClockRegion)
+	}
 	switch c.ConflictStrategy {
 	case StrategyVersionWins, StrategyLastWriteWins, StrategyMerge:
 	default:
@@ -387,6 +419,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ClockOffset < -MaxClockOffset || c.ClockOffset > MaxClockOffset {
 		bad("clock_offset", "%s must be within ±%s", c.ClockOffset, MaxClockOffset)
+	}
+	if c.Failpoints.SlowStore < 0 || c.Failpoints.SlowStore > time.Minute {
+		bad("failpoints.slow_store", "%s must be within 0..1m", c.Failpoints.SlowStore)
+	}
+	if c.Failpoints.WriteDelay < 0 || c.Failpoints.WriteDelay > time.Minute {
+		bad("failpoints.write_delay", "%s must be within 0..1m", c.Failpoints.WriteDelay)
 	}
 	if c.Alert.Webhook != "" {
 		if err := checkURL(c.Alert.Webhook); err != nil {

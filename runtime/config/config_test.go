@@ -351,3 +351,17 @@ func TestWarmupKeyHelpers(t *testing.T) {
 		}
 	}
 }
+
+// session.expiry_clock defaults to the store's clock; region is the old
+// behaviour; anything else is refused naming the field.
+func TestExpiryClock(t *testing.T) {
+	if d, err := Load(writeFile(t, fullYAML), nil); err != nil || d.Session.ExpiryClock != ExpiryClockStore {
+		t.Fatalf("default expiry_clock = %q (%v), want store", d.Session.ExpiryClock, err)
+	}
+	if c, err := Load(writeFile(t, fullYAML), []string{"--expiry-clock", "region"}); err != nil || c.Session.ExpiryClock != ExpiryClockRegion {
+		t.Fatalf("--expiry-clock region: %q %v", c.Session.ExpiryClock, err)
+	}
+	if _, err := Load(writeFile(t, fullYAML), []string{"--expiry-clock", "ntp"}); err == nil || !strings.Contains(err.Error(), "session.expiry_clock") {
+		t.Fatalf("--expiry-clock ntp: %v, want an error naming session.expiry_clock", err)
+	}
+}

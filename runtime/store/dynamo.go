@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -46,7 +47,12 @@ type DynamoConfig struct {
 	MaxMessages int           // conversation bound (SPEC §5 defect 8); default 50
 	Strategy    Strategy      // default version-wins
 	Now         func() time.Time
-	HTTPClient  *http.Client // optional
+	// StoreClock stamps and judges session expiry on the store's clock, as
+	// estimated from the Date header of its answers (storeClock), instead
+	// of on Now: regions whose clocks disagree then agree on when a session
+	// expires. Without a Date header (an endpoint that sends none) Now is used.
+	StoreClock bool
+	HTTPClient *http.Client // optional
 
 	MaxAttempts   int           // SDK attempts per call incl. the first; default 2 so a partition shows fast
 	OpTimeout     time.Duration // per-call deadline on top of ctx; 0 = ctx only
@@ -59,6 +65,9 @@ type DynamoConfig struct {
 type Dynamo struct {
 	cfg DynamoConfig
 	db  *dynamodb.Client
+	// now is the clock expiry is stamped and judged on: cfg.Now, or the
+	// store's clock (cfg.StoreClock).
+	now func() time.Time
 
 	puts, conflicts, overwritten, errs atomic.Int64
 }
@@ -134,13 +143,28 @@ func NewDynamo(ctx context.Context, cfg DynamoConfig) (*Dynamo, error) {
 	if cfg.HTTPClient != nil {
 		awsCfg.HTTPClient = cfg.HTTPClient
 	}
+	now := cfg.Now
+	if cfg.StoreClock {
+		base := awsCfg.HTTPClient
+		if base == nil {
+			base = awshttp.NewBuildableClient()
+		}
+		clock := &storeClock{local: cfg.Now}
+		awsCfg.HTTPClient = clockClient{base: base, clock: clock}
+		now = clock.Now
+	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
-	return &Dynamo{cfg: cfg, db: db}, nil
+	return &Dynamo{cfg: cfg, db: db, now: now}, nil
 }
+
+// Now is the clock session expiry is stamped and judged on (the store's
+// clock with StoreClock, else Config.Now): a region's in-memory copies of
+// sessions must expire on it too.
+func (d *Dynamo) Now() time.Time { return d.now() }
 
 // Config returns the effective configuration (defaults applied).
 func (d *Dynamo) Config() DynamoConfig { return d.cfg }
@@ -247,7 +271,7 @@ func (d *Dynamo) Get(ctx context.Context, id string) (*Session, error) {
 		d.errs.Add(1)
 		return nil, fmt.Errorf("session %q: %w", id, err)
 	}
-	if !d.cfg.Now().Before(s.ExpiresAt) {
+	if !d.now().Before(s.ExpiresAt) {
 		return nil, &ExpiredError{SessionID: id, ExpiredAt: s.ExpiresAt, Owner: s.Owner}
 	}
 	return s, nil
@@ -330,7 +354,7 @@ func (d *Dynamo) Put(ctx context.Context, s *Session) (PutResult, error) {
 // write over an absent or expired item (a re-create) may set it, so no write hands a
 // session to another token or strips its owner.
 func (d *Dynamo) putDirect(ctx context.Context, s *Session) (PutResult, error) {
-	now := d.cfg.Now()
+	now := d.now()
 	kept := bound(s.Messages, d.cfg.MaxMessages)
 	// Recorded from the whole list before the bound: a message trimmed here stays known.
 	item, exp, err := d.encodeItem(s, kept, RecordMessages(s.Seen, s.Messages), s.Version, s.State, s.Owner, now)
@@ -401,7 +425,7 @@ func (d *Dynamo) putMerge(ctx context.Context, s *Session) (PutResult, error) {
 		if err != nil {
 			return PutResult{}, err
 		}
-		now := d.cfg.Now()
+		now := d.now()
 		var cur *Session
 		if curItem != nil {
 			if cur, err = decodeItem(curItem); err != nil {

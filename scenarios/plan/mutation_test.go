@@ -57,12 +57,13 @@ func TestRowsFailOnBadConfig(t *testing.T) {
 			func(s *topology.Spec) { s.AlertsEnabled = false }, "alert-received(NoHealthyRegion)"},
 		{"plan-6", "with replication off a cold region has nothing to warm from",
 			func(s *topology.Spec) { s.Replicate, s.WarmOnStart = false, false }, "warm-before-serving(us-east-1)"},
-		{"plan-7", "regions that judge the TTL on clocks 10 s apart let returning users into expired sessions",
+		{"plan-7", "regions that judge the TTL each on its own clock (session.expiry_clock: region), clocks 10 s apart, let returning users into expired sessions",
 			func(s *topology.Spec) {
 				s.Regions = topology.DefaultRegions()
 				s.Regions[0].ClockOffset = 5 * time.Second // A writes expiries 5 s late
 				s.Regions[1].ClockOffset = -5 * time.Second
 				s.Regions[2].ClockOffset = -5 * time.Second // B and C read them 5 s early
+				s.RegionDrift = func(_ string, c *rtconfig.Config) { c.Session.ExpiryClock = rtconfig.ExpiryClockRegion }
 			}, "returning-users-see-session-expired"},
 		{"when no healthy region remains, on-call gets exactly one alert", "with no alert sink nobody is paged",
 			func(s *topology.Spec) { s.AlertsEnabled = false }, "alert-received(NoHealthyRegion)"},

@@ -40,6 +40,7 @@ func Rows() []engine.Row {
 	}
 	rows = append(rows, Checklist()...)
 	rows = append(rows, Security()...)
+	rows = append(rows, Skew()...)
 	return rows
 }
 
@@ -193,6 +194,7 @@ func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []strin
 		r.Out.Add(check.LostAcked(l))
 	}
 	r.Out.Add(check.VersionsMonotonic(ops))
+	r.linearizable()
 	r.Out.Add(check.RPO(l, rpo))
 	if overwrites {
 		if rerr != nil {
@@ -204,6 +206,18 @@ func (r *run) lossChecks(ctx context.Context, ops []history.Op, sessions []strin
 	// sessions were read back (they must not idle past their TTL first).
 	r.TrafficReturns(ctx)
 	return err
+}
+
+// linearizable runs the porcupine check over every session the row touched
+// (all its clients, the requests its end cut off, the final reads), where
+// the configuration promises linearizable sessions.
+func (r *run) linearizable() {
+	if ok, why := check.LinearizableApplies(r.Spec.CheckpointPolicy, r.Spec.ConflictStrategy); !ok {
+		r.Spec.Logf("linearizability not judged: %s", why)
+		return
+	}
+	all := append(append(r.History.Ops(), r.History.Abandoned()...), r.FinalReads()...)
+	r.Out.Add(check.Linearizable(all, check.LinearizableOptions{MaxMessages: r.MaxMessages(), Dir: r.Spec.RunDir}))
 }
 
 // overwriteReports collects "session/message" of every message a region
@@ -800,7 +814,7 @@ func row6(ctx context.Context, r *run) error {
 	// start. Every one whose entry was fresh when A started must hit.
 	ca := traffic.NewClient(traffic.Config{LBURL: urls[a], RequestTimeout: 2 * time.Second}, r.History)
 	sa := fmt.Sprintf("s-cache-a-%d", r.Spec.Seed)
-	if op := ca.CreateSession(ctx, history.KindCreate, "cache-user-a", a, sa); !op.OK() {
+	if op := r.createAfterRestart(ctx, ca, "cache-user-a", a, sa); !op.OK() {
 		return fmt.Errorf("create session on %s after restart: status %d %s", a, op.Status, op.Error)
 	}
 	hit := make([]bool, len(prompts))
@@ -854,6 +868,19 @@ func row6(ctx context.Context, r *run) error {
 	r.Out.Add(check.Live("warm-before-serving("+a+")", freshHits == fresh, ratio,
 		"%d/%d of the first requests %s served after its cold restart, sent the moment it answered again, were cache hits; %d entries %s held were fresh when it restarted, each must hit (%d did)", hits, len(prompts), a, fresh, b, freshHits))
 	return r.afterRestart(ctx, ld, a, t0, restarted)
+}
+
+// createAfterRestart creates a session on a region that has just
+// restarted, retrying (as a user would) while its store connection is new:
+// a 503 in its first moments is the region starting, not the scenario
+// failing. Its pull from the peers ran before it served at all.
+func (r *run) createAfterRestart(ctx context.Context, cl *traffic.Client, user, region, session string) history.Op {
+	var op history.Op
+	_ = r.Wait(ctx, engine.MarkDeadline(r.RTOBound()), "a session on "+region+" after its restart", func() bool {
+		op = cl.CreateSession(ctx, history.KindCreate, user, region, session)
+		return op.OK() || (op.Status >= 400 && op.Status < 500)
+	})
+	return op
 }
 
 // afterRestart ends a row whose fault was a kill and restart of region a

@@ -12,8 +12,8 @@ import (
 // detection with region clocks skewed 5 s ahead and behind, as unsynchronised
 // hosts are: no checker compares one process's clock with another's, so the
 // verdict is the unskewed one, PASSED. The session TTL is an hour, as in
-// production, so the runtime's own TTL (judged on each region's clock) is
-// not what the skew breaks.
+// production (the runtime judges it on the store's clock; the skew rows,
+// skew.go, judge it under skew with a short TTL).
 func TestVerdictsIgnoreClockSkew(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a topology per case")

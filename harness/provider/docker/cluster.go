@@ -55,15 +55,21 @@ type cluster struct {
 	refused    map[string]bool // links refusePeerLinks disabled, by name
 
 	rtHostPort map[string]int // region → runtime port published on 127.0.0.1
-	toxi       *toxiproxy.Client
-	lbURL      string
-	http       *http.Client
+	// clockOffsets: regions whose next Start runs on another clock
+	// (SetClockOffset), guarded by mu.
+	clockOffsets map[string]time.Duration
+	toxi         *toxiproxy.Client
+	lbURL        string
+	http         *http.Client
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ topology.Cluster = (*cluster)(nil)
+var (
+	_ topology.Cluster     = (*cluster)(nil)
+	_ topology.ClockSetter = (*cluster)(nil)
+)
 
 // tcLogger forwards testcontainers' chatter to the spec's log.
 type tcLogger struct{ spec topology.Spec }
@@ -500,6 +506,48 @@ func (c *cluster) Kill(ctx context.Context, region string) error {
 	return nil
 }
 
+// SetClockOffset makes the region's runtime run with its wall clock shifted
+// by d from its next Start: Start writes its /config.yaml again, the spec's
+// config with clock_offset d.
+func (c *cluster) SetClockOffset(region string, d time.Duration) error {
+	if _, ok := c.rtHostPort[region]; !ok {
+		return fmt.Errorf("region %q: not in topology", region)
+	}
+	if err := topology.CheckClockOffset(region, d); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.clockOffsets == nil {
+		c.clockOffsets = map[string]time.Duration{}
+	}
+	c.clockOffsets[region] = d
+	return nil
+}
+
+// applyClockOffset copies the region's config with the offset SetClockOffset
+// gave into its stopped container, when it gave one.
+func (c *cluster) applyClockOffset(ctx context.Context, region string, ctr *testcontainers.DockerContainer) error {
+	c.mu.Lock()
+	d, ok := c.clockOffsets[region]
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	alertURL := ""
+	if c.spec.AlertsEnabled && c.spec.RegionAlerts {
+		alertURL = c.sink.URL() + "/region/" + region
+	}
+	b, err := runtimeYAMLClock(c.spec, region, c.links, c.sec, alertURL, d)
+	if err != nil {
+		return err
+	}
+	if err := ctr.CopyToContainer(ctx, b, "/config.yaml", 0o644); err != nil {
+		return fmt.Errorf("region %s: write config with clock_offset %v: %w", region, d, err)
+	}
+	return nil
+}
+
 // Start starts a killed runtime again on the same published port. With
 // coldCache its Redis is flushed first, so it comes back with an empty cache
 // (and must warm up from its peers). It returns once the runtime answers HTTP.
@@ -522,6 +570,9 @@ func (c *cluster) Start(ctx context.Context, region string, coldCache bool) (err
 			}
 			return fmt.Errorf("flush redis of %s: exit %d: %v %s", region, code, err, msg)
 		}
+	}
+	if err := c.applyClockOffset(ctx, region, ctr); err != nil {
+		return err
 	}
 	// Started through the engine directly: testcontainers' Start would re-run
 	// the log wait, which the previous run's READY line already satisfies.

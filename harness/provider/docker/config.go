@@ -2,6 +2,7 @@ package docker
 
 import (
 	"fmt"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -127,6 +128,20 @@ func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, a
 	c, err := runtimeConfig(spec, region, links, sec, alertURL)
 	if err != nil {
 		return nil, err
+	}
+	return yaml.Marshal(&c)
+}
+
+// runtimeYAMLClock renders runtimeConfig with clock_offset d (a region
+// restarted on another clock: cluster.SetClockOffset).
+func runtimeYAMLClock(spec topology.Spec, region string, links []link, sec secrets, alertURL string, d time.Duration) ([]byte, error) {
+	c, err := runtimeConfig(spec, region, links, sec, alertURL)
+	if err != nil {
+		return nil, err
+	}
+	c.ClockOffset = d
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("runtime config of %s: %w", region, err)
 	}
 	return yaml.Marshal(&c)
 }

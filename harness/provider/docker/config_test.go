@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/agentops/failover-harness/harness/topology"
 	rtconfig "github.com/agentops/failover-harness/runtime/config"
 	"github.com/agentops/failover-harness/runtime/lb"
@@ -220,5 +222,46 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 	bad.CheckpointPolicy = "sometimes"
 	if _, err := runtimeYAML(bad, "us-east-1", links, sec, ""); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
 		t.Errorf("bad policy: %v, want an error naming checkpoint.policy", err)
+	}
+}
+
+// A region restarted on another clock gets the config it started with,
+// clock_offset aside; an offset the runtime would refuse is refused here,
+// naming the field.
+func TestRuntimeYAMLClock(t *testing.T) {
+	spec := topology.DefaultSpec()
+	links := planLinks(spec, testGates(spec))
+	sec := newSecrets(spec)
+	base, err := runtimeConfig(spec, "eu-west-1", links, sec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, "", -10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got rtconfig.Config
+	if err := yaml.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ClockOffset != -10*time.Second {
+		t.Fatalf("clock_offset %v, want -10s", got.ClockOffset)
+	}
+	got.ClockOffset = base.ClockOffset
+	if !reflect.DeepEqual(got, base) {
+		t.Fatalf("config changed beyond clock_offset:\n%+v\n%+v", got, base)
+	}
+	if _, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, "", 25*time.Hour); err == nil || !strings.Contains(err.Error(), "clock_offset") {
+		t.Fatalf("25h offset: %v, want an error naming clock_offset", err)
+	}
+	c := &cluster{rtHostPort: map[string]int{"eu-west-1": 1}}
+	if err := c.SetClockOffset("eu-west-1", -25*time.Hour); err == nil || !strings.Contains(err.Error(), "clock_offset") {
+		t.Fatalf("SetClockOffset -25h: %v, want an error naming clock_offset", err)
+	}
+	if err := c.SetClockOffset("nowhere", time.Second); err == nil {
+		t.Fatal("SetClockOffset of an unknown region: want an error")
+	}
+	if err := c.SetClockOffset("eu-west-1", 10*time.Second); err != nil || c.clockOffsets["eu-west-1"] != 10*time.Second {
+		t.Fatalf("SetClockOffset 10s: %v, offsets %v", err, c.clockOffsets)
 	}
 }

@@ -68,6 +68,10 @@ type regionState struct {
 
 	mu   sync.Mutex
 	proc *proc
+	// config is the runtime config as first written; clockOffset, when set
+	// (SetClockOffset), replaces its clock_offset from the next Start.
+	config      rtconfig.Config
+	clockOffset *time.Duration
 }
 
 // Cluster is a running local topology.
@@ -98,7 +102,10 @@ type Cluster struct {
 	closeErr  error
 }
 
-var _ topology.Cluster = (*Cluster)(nil)
+var (
+	_ topology.Cluster     = (*Cluster)(nil)
+	_ topology.ClockSetter = (*Cluster)(nil)
+)
 
 // Start brings the topology up and returns once the LB has every region in
 // rotation. On any error everything started so far is torn down.
@@ -247,7 +254,25 @@ func (c *Cluster) writeRuntimeConfig(r *regionState, listen map[string]string, d
 	rc := c.runtimeConfig(r, listen, du)
 	r.configPath = filepath.Join(c.spec.RunDir, "runtime-"+r.spec.Name+".yaml")
 	r.logPath = filepath.Join(c.spec.RunDir, "runtime-"+r.spec.Name+".log")
+	r.config = rc
 	return writeYAML(r.configPath, &rc)
+}
+
+// SetClockOffset makes the region's runtime run with its wall clock shifted
+// by d from its next Start: its config file is rewritten with clock_offset d
+// then (the rest of the config, drift included, unchanged).
+func (c *Cluster) SetClockOffset(region string, d time.Duration) error {
+	r, err := c.region(region)
+	if err != nil {
+		return err
+	}
+	if err := topology.CheckClockOffset(region, d); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.clockOffset = &d
+	r.mu.Unlock()
+	return nil
 }
 
 func (c *Cluster) writeLBConfig(listen map[string]string) (string, error) {
@@ -260,6 +285,13 @@ func (c *Cluster) startRegion(ctx context.Context, r *regionState) error {
 	defer r.mu.Unlock()
 	if r.proc != nil && !r.proc.exited() {
 		return fmt.Errorf("region %s: already running (pid %d)", r.spec.Name, r.proc.pid())
+	}
+	if r.clockOffset != nil { // SetClockOffset: this start runs on the clock it set
+		rc := r.config
+		rc.ClockOffset = *r.clockOffset
+		if err := writeYAML(r.configPath, &rc); err != nil {
+			return fmt.Errorf("region %s: %w", r.spec.Name, err)
+		}
 	}
 	p, addr, err := startProc(ctx, "agent-runtime "+r.spec.Name, filepath.Join(c.binDir, RuntimeBinary),
 		[]string{"--config", r.configPath}, r.logPath, readyLine, c.p.ReadyTimeout)

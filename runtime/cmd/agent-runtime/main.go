@@ -77,6 +77,7 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	dyn, err := store.NewDynamo(ctx, store.DynamoConfig{
 		Endpoint: cfg.DynamoDB.Endpoint, Table: cfg.DynamoDB.Table, AWSRegion: cfg.DynamoDB.AWSRegion,
 		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Strategy: strategy, Now: now,
+		StoreClock: cfg.Session.ExpiryClock == config.ExpiryClockStore,
 		// A partitioned store must fail a request well inside a client's patience.
 		OpTimeout: cfg.Health.Timeout,
 	})
@@ -144,7 +145,8 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	svc, err := agent.New(agent.Config{
 		Region: cfg.Region, Store: dyn, Cache: c, Replicator: broadcastIf(cfg.Cache.Replicate, repl),
 		Model: model.FakeLLM{Latency: cfg.Model.Latency}, Policy: policy, Interval: cfg.Checkpoint.Interval,
-		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Now: now, Logger: base,
+		TTL: cfg.Session.TTL, MaxMessages: cfg.Session.MaxMessages, Now: now, ExpiryNow: dyn.Now, Logger: base,
+		WriteBehind: peerDownFailpoint(&cfg, router), WriteBehindDelay: cfg.Failpoints.WriteDelay,
 	})
 	if err != nil {
 		return err
@@ -254,4 +256,30 @@ func newReplicator(cfg config.Config, c *cache.Cache, client *http.Client, route
 			return peers
 		},
 	})
+}
+
+// peerDownFailpoint is the planted bug's trigger (failpoints.
+// ack_before_write_while_peer_down): any peer not active in this region's
+// router while each of its last three store writes took longer than
+// failpoints.slow_store.
+// nil when the failpoint is off, as in production.
+func peerDownFailpoint(cfg *config.Config, router *region.Router) func(time.Duration) bool {
+	if !cfg.Failpoints.AckBeforeWriteWhilePeerDown {
+		return nil
+	}
+	slow := cfg.Failpoints.SlowStore
+	if slow <= 0 {
+		slow = 150 * time.Millisecond
+	}
+	return func(lastWrite time.Duration) bool {
+		if lastWrite <= slow {
+			return false
+		}
+		for _, rg := range router.Regions() {
+			if rg.Name != cfg.Region && rg.Status != region.StatusActive {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -181,14 +181,16 @@ func TestMissingTableFailsAtStart(t *testing.T) {
 
 // A region started with --clock-offset 5s reads every wall time 5 s ahead:
 // the store writes its expiry and lastActiveAt, and the agent its message
-// timestamps, from the one skewed clock.
+// timestamps, from the one skewed clock. (Expiry is on the region's clock
+// only with --expiry-clock region; by default it is on the store's clock,
+// which TestStoreClockAgreesOnExpiryAcrossSkewedRegions in runtime/store covers.)
 func TestClockOffsetSkewsWrites(t *testing.T) {
 	ep := dynamotest.Endpoint(t)
 	const ttl = time.Hour
 	table := fmt.Sprintf("skewed_%d", time.Now().UnixNano()) // fresh even on a shared $DYNAMODB_ENDPOINT
 	args := []string{"--region", "us-east-1", "--listen", "127.0.0.1:0", "--admin-token", "t", "--warmup-key", testSeed,
 		"--dynamodb-endpoint", ep, "--dynamodb-table", table, "--dynamodb-create-table", "--redis-addr", "",
-		"--session-ttl", ttl.String(), "--clock-offset", "5s"}
+		"--session-ttl", ttl.String(), "--clock-offset", "5s", "--expiry-clock", "region"}
 	addr, _ := startRuntime(t, args)
 	post := func(path, body string) {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
