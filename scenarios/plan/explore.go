@@ -81,6 +81,13 @@ func (x *Explorer) Run(ctx context.Context, name string, s explore.Schedule) (re
 	if len(res) == 0 {
 		return reports.Skipped, nil
 	}
+	if ctx.Err() != nil {
+		// Cut short by Ctrl-C or a deadline: its checks judged nothing, so
+		// the record says so rather than showing a red.
+		res[0].Verdict, res[0].Failure = reports.Skipped, "not judged: interrupted while this schedule ran"
+		x.results = append(x.results, res[0])
+		return reports.Skipped, nil
+	}
 	x.results = append(x.results, res[0])
 	var failed []string
 	if o := x.Suite.Outcome(row.Spec); o != nil {
