@@ -164,7 +164,7 @@ func sessionModel(maxMessages int) porcupine.Model {
 			if s.version == 0 {
 				return "absent"
 			}
-			return fmt.Sprintf("version %d, %d messages%s", s.version, s.count(), lastIDs(s.newest(s.count()), 3))
+			return fmt.Sprintf("version %d, %d messages%s", s.version, s.count(), lastIDs(s.newest(4), 3)) // four: the fourth says there are more
 		},
 	}
 	return nm.ToModel()
@@ -294,7 +294,7 @@ func describeOp(in, out any) string {
 // learned: it may take effect at any later point.
 const unanswered = math.MaxInt64
 
-// sessionOf is how Partition finds an operation's session.
+// sessionMeta is how Partition finds an operation's session.
 type sessionMeta struct{ session string }
 
 func partitionBySession(ops []porcupine.Operation) [][]porcupine.Operation {
