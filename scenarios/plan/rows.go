@@ -102,12 +102,23 @@ func (r *run) beginWith(ctx context.Context, users int) (a string, ld *engine.Lo
 	if users > 0 {
 		cfg.Users = users
 	}
-	ld = r.StartLoad(ctx, cfg)
-	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
-		ld.Stop()
-		return "", nil, engine.ErrNoScenario
+	if ld, err = r.warmLoad(ctx, cfg, a); err != nil {
+		return "", nil, err
 	}
 	return a, ld, nil
+}
+
+// warmLoad starts the users' traffic and waits until region a has
+// acknowledged some of it (the traffic-before-fault evidence); without that
+// the row's situation never formed: the load is stopped and the row is
+// not judged (ErrNoScenario).
+func (r *run) warmLoad(ctx context.Context, cfg traffic.Config, a string) (*engine.Load, error) {
+	ld := r.StartLoad(ctx, cfg)
+	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
+		ld.Stop()
+		return nil, engine.ErrNoScenario
+	}
+	return ld, nil
 }
 
 // waitUsersContinue waits until every user got an ack after since.
@@ -749,11 +760,11 @@ func row6(ctx context.Context, r *run) error {
 	// Nine users (some surely homed on A) at half the usual pace.
 	bg := r.userLoad()
 	bg.Interval = 2 * engine.UserPause
-	ld := r.StartLoad(ctx, bg)
-	defer ld.Stop()
-	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
-		return engine.ErrNoScenario
+	ld, err := r.warmLoad(ctx, bg, a)
+	if err != nil {
+		return err
 	}
+	defer ld.Stop()
 	urls := map[string]string{}
 	for _, reg := range r.Cluster.Regions() {
 		urls[reg.Name] = reg.URL

@@ -152,11 +152,11 @@ func securityWarmup(ctx context.Context, r *run) error {
 	for _, reg := range r.Cluster.Regions() {
 		urls[reg.Name] = reg.URL
 	}
-	ld := r.StartLoad(ctx, r.userLoad())
-	defer ld.Stop()
-	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
-		return engine.ErrNoScenario
+	ld, err := r.warmLoad(ctx, r.userLoad(), a)
+	if err != nil {
+		return err
 	}
+	defer ld.Stop()
 	_, kr, err := r.Inject(ctx, fault.KillRestart{Region: a, ColdCache: true})
 	if err != nil {
 		return err

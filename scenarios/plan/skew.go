@@ -125,11 +125,11 @@ func skewWarmup(ctx context.Context, r *run, o SkewOptions, off time.Duration) e
 	stale := r.Spec.WarmupStaleness // what the harness judges by (drift aside)
 	bg := r.userLoad()
 	bg.Interval = 2 * engine.UserPause // light: a cold pull takes only the newest entries
-	ld := r.StartLoad(ctx, bg)
-	defer ld.Stop()
-	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
-		return engine.ErrNoScenario
+	ld, err := r.warmLoad(ctx, bg, a)
+	if err != nil {
+		return err
 	}
+	defer ld.Stop()
 	urls := r.regionURLs()
 	cb := traffic.NewClient(traffic.Config{LBURL: urls[b], RequestTimeout: 2 * time.Second}, r.History)
 	sb := fmt.Sprintf("s-skew-b-%d", r.Spec.Seed)
@@ -292,11 +292,11 @@ func skewTTL(ctx context.Context, r *run, o SkewOptions, off time.Duration) erro
 	ttl := r.Spec.SessionTTL
 	bg := r.userLoad()
 	bg.Interval = 2 * engine.UserPause // the probes' reads load the machine too
-	ld := r.StartLoad(ctx, bg)
-	defer ld.Stop()
-	if w := r.Out.Add(r.Warm(ctx, a)); !w.OK {
-		return engine.ErrNoScenario
+	ld, err := r.warmLoad(ctx, bg, a)
+	if err != nil {
+		return err
 	}
+	defer ld.Stop()
 	heal, kr, err := r.Inject(ctx, fault.ClockSkew{Region: a, Offset: off})
 	if err != nil {
 		return err
