@@ -17,16 +17,14 @@ import (
 // A Date header has whole seconds, truncated. For an answer to a request
 // sent at local time s and received at r, the store's offset θ (store -
 // local) satisfies date - r <= θ < date + 1s - s. The estimate intersects
-// these intervals over the answers seen and takes the offset in it nearest
-// to zero: the region's own clock, unless the store's answers prove it
-// wrong, and then corrected by no more than they prove. A region whose
-// clock agrees with the store's (within the interval) keeps its clock
-// exactly, from the first answer on; a skewed one is off by at most the
-// interval's width: under a second plus a round trip at first, a round trip
-// once answers have arrived at every phase of the second. (Taking the
-// middle would move a correct clock by up to half a second on a region's
-// first answers.) An interval that becomes empty (a clock jumped) starts
-// again.
+// these intervals over the answers seen. When the interval allows the
+// region's own clock (offset zero), that is the estimate: a correct clock
+// is kept exactly from the first answer on (taking the middle would move it
+// by up to half a second on a region's first answers). Otherwise the
+// estimate is the middle, off by at most half the interval's width: under
+// half a second plus a round trip at first, a round trip once answers have
+// arrived at every phase of the second. An interval that becomes empty (a
+// clock jumped) starts again.
 type storeClock struct {
 	local func() time.Time
 
@@ -44,7 +42,10 @@ func (c *storeClock) Now() time.Time {
 	if !c.known {
 		return t
 	}
-	return t.Add(min(max(0, c.lo), c.hi))
+	if c.lo <= 0 && 0 <= c.hi {
+		return t // the answers allow the region's own clock: keep it exactly
+	}
+	return t.Add(c.lo + (c.hi-c.lo)/2)
 }
 
 // observe narrows the offset with one answer's Date, sent at s and

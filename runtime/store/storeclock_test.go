@@ -33,6 +33,17 @@ func TestStoreClockEstimate(t *testing.T) {
 	if d := c.Now().Sub(local) - (-skew); d.Abs() > 300*time.Millisecond {
 		t.Fatalf("after 4 phases the estimate is %v off, want within 300ms", d)
 	}
+	// A skewed region's first answer puts it within half a second (plus the
+	// round trip) of the store, whatever the phase: the middle of what the
+	// answer allows, not its edge.
+	for _, ph := range []time.Duration{10, 480, 990} {
+		at := time.Date(2030, 1, 1, 0, 0, 7, int(ph*time.Millisecond), time.UTC)
+		sk := &storeClock{local: func() time.Time { return at }}
+		sk.observe(at.Add(2*time.Millisecond).Add(-skew).Truncate(time.Second), at, at.Add(4*time.Millisecond))
+		if d := sk.Now().Sub(at) - (-skew); d.Abs() > 504*time.Millisecond {
+			t.Fatalf("phase %v: first estimate %v off, want within 504ms", ph, d)
+		}
+	}
 	// A region whose clock agrees with the store's keeps it exactly, from
 	// the first answer (whatever its phase in the second).
 	for _, ph := range []time.Duration{10, 480, 990} {
