@@ -7,6 +7,7 @@ PROVIDER ?= auto
 IMAGES ?= auto
 OUT ?= reports/out
 CONFIG ?=
+TARGET ?=
 RUNS ?= 10
 LOAD ?= 0
 RETRY_INCONCLUSIVE ?= 0
@@ -46,14 +47,15 @@ unit:
 	@# one package at a time: each starts whole topologies against time-compressed bounds
 	$(GO) test -p 1 -count=1 -timeout 15m $(E2E_PKGS)
 
-chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto; exit 0 passed, 1 failed, 3 inconclusive
+chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row, PROVIDER=local|docker|auto, TARGET=file.yaml runs it against your deployment (docs/EXTERNAL.md); exit 0 passed, 1 failed, 3 inconclusive
 	@mkdir -p $(OUT)
 	@# Images built by 'make images' are refreshed so docker runs today's code (no-op when unchanged).
-	@if [ "$(PROVIDER)" != local ] && [ "$(IMAGES)" != upstream ] && bash scripts/build-images.sh --check >/dev/null 2>&1; then \
+	@if [ -z "$(TARGET)" ] && [ "$(PROVIDER)" != local ] && [ "$(IMAGES)" != upstream ] && bash scripts/build-images.sh --check >/dev/null 2>&1; then \
 		bash scripts/build-images.sh; fi
 	@# Ginkgo reports an INCONCLUSIVE spec as skipped; `chaos verdict` turns the record into the documented exit code.
 	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
-		-chaos.seed='$(SEED)' -chaos.provider='$(PROVIDER)' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)' \
+		-chaos.seed='$(SEED)' -chaos.provider='$(if $(TARGET),external,$(PROVIDER))' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)' \
+		$(if $(TARGET),-chaos.target='$(abspath $(TARGET))') \
 		-chaos.retry-inconclusive=$(RETRY_INCONCLUSIVE)
 	@$(GO) run ./cmd/chaos verdict $(OUT)/run.json
 

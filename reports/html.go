@@ -89,6 +89,7 @@ type detailView struct {
 	HealthClass     string // "inc" when the machine was starved
 	Run             string // attempts and seed
 	Artifacts       string
+	Objectives      []objectiveRow
 	Checks          []checkRow
 	ChecksSummary   string
 	ChecksOpen      bool // the table starts unfolded: the spec did not pass
@@ -109,6 +110,16 @@ type checkRow struct {
 	Bound, Projected string
 	Reason           string
 	Link             string // a file the check kept, relative to the report
+}
+
+// objectiveRow is one objective of the SRE config beside the config's
+// estimate and the row's measurement, all real time.
+type objectiveRow struct {
+	Name, Field               string
+	Objective                 string
+	Estimate, EstimateTitle   string
+	EstimateClass             string // "bad" when the estimate exceeds the objective
+	Measured, Verdict, VClass string
 }
 
 type faultLegend struct{ Name, Window string }
@@ -507,6 +518,7 @@ func detail(s *Spec, anchor string, colours map[string]string) detailView {
 		run = append(run, seed)
 	}
 	d.Run = strings.Join(run, " · ")
+	d.Objectives = objectiveRows(s)
 	d.Checks, d.ChecksSummary, d.HasProjection = checkRows(s)
 	d.ChecksOpen = s.Verdict != Passed
 	if len(s.Timeline) > 0 {
@@ -520,6 +532,36 @@ func detail(s *Spec, anchor string, colours map[string]string) detailView {
 		d.Events = append(d.Events, eventLegend{N: i + 1, Name: e.Name, When: fmtT(e.At)})
 	}
 	return d
+}
+
+// objectiveRows lays out the spec's objectives: objective, the config's
+// estimate and the measurement, with the verdict of the check that held
+// the measurement to the objective ("not measured" when the row has none).
+func objectiveRows(s *Spec) []objectiveRow {
+	var out []objectiveRow
+	for _, o := range s.Objectives {
+		row := objectiveRow{Name: strings.ToUpper(o.Name), Field: o.Field, Objective: fmtSeconds(o.ObjectiveSeconds),
+			Estimate: "unbounded", EstimateTitle: o.Estimate, Measured: "—", Verdict: "not measured", VClass: "none"}
+		if o.Name == "detection" {
+			row.Name = o.Name
+		}
+		if o.EstimateSeconds != nil {
+			row.Estimate = fmtSeconds(*o.EstimateSeconds)
+		}
+		if o.EstimateSeconds == nil || *o.EstimateSeconds > o.ObjectiveSeconds {
+			row.EstimateClass = "bad"
+		}
+		if o.MeasuredSeconds != nil {
+			row.Measured = fmtValue(*o.MeasuredSeconds, "s")
+			if c := s.findCheck(func(n string) bool { return n == o.Check }); c != nil {
+				row.Verdict, row.VClass = verdictView(Verdict(CheckVerdict(*c)))
+			} else {
+				row.Verdict = "not judged"
+			}
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // checkRows lays out every check of a spec, in the order it was made, with

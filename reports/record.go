@@ -94,8 +94,13 @@ type Spec struct {
 	// Projected holds the figures scaled back to real time when the run was
 	// time-compressed; nil when it was not.
 	Projected *Projected `json:"projected,omitempty"`
-	Faults    []Fault    `json:"faults,omitempty"`
-	Events    []Event    `json:"events,omitempty"`
+	// Objectives are the SRE config's objectives in force for this row
+	// (`objectives:`, row overrides applied), each beside the config's
+	// estimate and the row's measurement, all real time; absent when the
+	// config sets none.
+	Objectives []Objective `json:"objectives,omitempty"`
+	Faults     []Fault     `json:"faults,omitempty"`
+	Events     []Event     `json:"events,omitempty"`
 	// Timeline is bucketed traffic; one point per (bucket, region).
 	Timeline       []Point  `json:"timeline,omitempty"`
 	HistoryExcerpt []string `json:"history_excerpt,omitempty"` // JSONL lines around the failure
@@ -122,12 +127,33 @@ type Bounds struct {
 	FailbackSeconds  float64 `json:"failback_seconds"`
 }
 
-// Projected holds measured figures scaled back to real (uncompressed) time.
+// Projected holds a time-compressed run's figures in real (uncompressed)
+// time: the detection, RTO and failback bounds projected back (as the
+// report's "real time: ... bound" line shows them) and the measured RPO
+// window scaled back. A row's measurements held to objectives are in
+// Spec.Objectives.
 type Projected struct {
 	DetectionSeconds float64 `json:"detection_seconds"`
 	RTOSeconds       float64 `json:"rto_seconds"`
 	FailbackSeconds  float64 `json:"failback_seconds"`
 	RPOSeconds       float64 `json:"rpo_seconds"`
+}
+
+// Objective is one objective of a row side by side with what the config
+// promises and what the row measured, in real-time seconds.
+type Objective struct {
+	Name             string  `json:"name"`  // detection, rto or rpo
+	Field            string  `json:"field"` // the config field that set it: objectives.rto, objectives.rows.plan-5.rto
+	ObjectiveSeconds float64 `json:"objective_seconds"`
+	// EstimateSeconds is the config's worst-case bound, as `chaos validate`
+	// prints it; null when unbounded. Estimate is its terms in words.
+	EstimateSeconds *float64 `json:"estimate_seconds"`
+	Estimate        string   `json:"estimate,omitempty"`
+	// MeasuredSeconds is the row's figure projected to real time; null
+	// when the row does not measure it. Check names the result that held
+	// it to the objective (its verdict is the objective's).
+	MeasuredSeconds *float64 `json:"measured_seconds"`
+	Check           string   `json:"check,omitempty"`
 }
 
 // Fault is one injected fault window. Start and End are seconds since the spec
@@ -282,6 +308,16 @@ func (s *Spec) validate(p string) error {
 			namedFloat{"projected.rto_seconds", s.Projected.RTOSeconds},
 			namedFloat{"projected.failback_seconds", s.Projected.FailbackSeconds},
 			namedFloat{"projected.rpo_seconds", s.Projected.RPOSeconds})
+	}
+	for j, o := range s.Objectives {
+		op := fmt.Sprintf("objectives[%d]", j)
+		checks = append(checks, namedFloat{op + ".objective_seconds", o.ObjectiveSeconds})
+		if o.EstimateSeconds != nil {
+			checks = append(checks, namedFloat{op + ".estimate_seconds", *o.EstimateSeconds})
+		}
+		if o.MeasuredSeconds != nil {
+			checks = append(checks, namedFloat{op + ".measured_seconds", *o.MeasuredSeconds})
+		}
 	}
 	for _, c := range checks {
 		if err := nonNegative(p+"."+c.name, c.v); err != nil {

@@ -21,7 +21,9 @@ import (
 
 var (
 	seedFlag     = flag.String("chaos.seed", "", "seed for every random choice (empty: random, printed)")
-	providerFlag = flag.String("chaos.provider", "local", "topology provider: local | docker | auto")
+	providerFlag = flag.String("chaos.provider", "local", "topology provider: local | docker | external | auto")
+	targetFlag   = flag.String("chaos.target", "", "target file of a deployed topology, for -chaos.provider external (docs/EXTERNAL.md)")
+	journalFlag  = flag.String("chaos.journal", "", "heal journal of -chaos.provider external (default: OUT/heal-journal.jsonl, or ./chaos-heal-journal.jsonl without -chaos.out)")
 	outFlag      = flag.String("chaos.out", "", "directory for run.json, junit.xml and index.html (empty: none)")
 	imagesFlag   = flag.String("chaos.images", "auto", "docker image set: upstream | local | auto (local when built)")
 	configFlag   = flag.String("chaos.config", "", "failover config YAML to run the plan against (empty: built-in defaults)")
@@ -49,6 +51,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		Provider:   *providerFlag,
 		Images:     *imagesFlag,
 		ConfigPath: *configFlag,
+		Target:     *targetFlag,
+		Journal:    journalPath(),
 		Log:        GinkgoWriter,
 		Progress:   os.Stderr,
 		Out:        *outFlag,
@@ -63,9 +67,24 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 var _ = AfterSuite(func() {
 	if suite.env != nil {
-		suite.env.Close()
+		// a heal journal left with changes means the target is not whole
+		Expect(suite.env.Close()).To(Succeed())
 	}
 })
+
+// journalPath is the external run's heal journal ("" for other providers).
+func journalPath() string {
+	switch {
+	case *providerFlag != "external":
+		return ""
+	case *journalFlag != "":
+		return *journalFlag
+	case *outFlag != "":
+		_ = os.MkdirAll(*outFlag, 0o755)
+		return filepath.Join(*outFlag, "heal-journal.jsonl")
+	}
+	return "chaos-heal-journal.jsonl"
+}
 
 // runRow runs one plan row with every heal registered through DeferCleanup
 // on the line after its fault, records its outcome for the report, and
@@ -86,6 +105,8 @@ func runRow(ctx SpecContext, row engine.Row) {
 			}, NodeTimeout(30*time.Second))
 		})
 		out, err := row.Run(ctx, env)
+		// what a dry run prints for the row is what it injects
+		Expect(row.CheckFaults(suite.env.Base, out)).To(Succeed())
 		verdict, why := engine.Verdict(out, err)
 		if verdict == reports.Inconclusive && attempt < suite.env.Retries() && ctx.Err() == nil {
 			for i := len(heals) - 1; i >= 0; i-- {
@@ -104,6 +125,8 @@ func runRow(ctx SpecContext, row engine.Row) {
 			Fail(why)
 		case reports.Inconclusive:
 			Skip(inconclusivePrefix + why)
+		case reports.Skipped:
+			Skip(why)
 		}
 		return
 	}

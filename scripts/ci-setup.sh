@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests use (idempotent): Debian's redis-server, chromium and prometheus (for
+# Installs what the tests use (idempotent): Debian's redis-server, chromium, curl and prometheus (for
 # promtool), the Go modules,
 # and, with --images and a reachable Docker engine, the local container images.
 # Nothing is downloaded but Debian packages and Go modules.
@@ -11,6 +11,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# curl: the HTTP-fault hooks of the target file `chaos up --write-target` writes
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: missing ${need[*]}: install them (Debian/Ubuntu: sudo apt-get install -y ${need[*]})" >&2

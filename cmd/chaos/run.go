@@ -71,6 +71,10 @@ type runOptions struct {
 	replay    string
 	retries   int
 	keep      bool
+	target    string
+	journal   string
+	stop      engine.StopConditions
+	dryRun    bool
 }
 
 func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code int, ok bool) {
@@ -78,7 +82,13 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	fs.StringVar(&o.config, "config", "", "failover config YAML to run the plan against (default: built-in, time-compressed settings)")
 	fs.Float64Var(&o.timeScale, "time-scale", 0, "run the config this many times faster than real time, >= 1 (default: derived from the config; needs --config)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed for every random choice; the same seed replays a run (0 = random, printed)")
-	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
+	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | external (needs --target) | auto")
+	fs.StringVar(&o.target, "target", "", "target file of a deployed topology, for --provider external (docs/EXTERNAL.md)")
+	fs.Float64Var(&o.stop.MaxErrorRate, "stop-error-rate", 0, "stop condition: abort and heal a row when more than this fraction (0..1] of the users' requests over --stop-window fail (0 = off)")
+	fs.DurationVar(&o.stop.Window, "stop-window", 5*time.Second, "the window of --stop-error-rate")
+	fs.DurationVar(&o.stop.MaxRowTime, "stop-after", 0, "stop condition: abort and heal a row that runs longer than this (0 = off)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "with --provider external: print every change the plan would make to the target (hooks rendered, toxics), in order, and touch nothing")
+	fs.StringVar(&o.journal, "journal", "", "heal journal of --provider external: every change is recorded here before it is made (default: OUT/heal-journal.jsonl); after a crash, chaos heal --journal FILE")
 	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
 	fs.StringVar(&o.out, "out", "", "directory for run.json, index.html and junit.xml (default: a new reports/runs/<time>-seed-<N>, never another run's)")
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run, e.g. plan-1,plan-3 or checklist (default: all)")
@@ -88,6 +98,8 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	fs.BoolVar(&o.keep, "keep", false, "keep every row's artifacts under OUT/artifacts (default: only rows that did not pass)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: chaos run [--config FILE] [--time-scale K] [--seed N] [--provider local|docker|auto] [--out DIR] [--labels plan-1,plan-3] [--retry-inconclusive N]")
+		fmt.Fprintln(fs.Output(), "       chaos run --provider external --target FILE [--journal FILE] [--seed N] [--out DIR] [--labels ...]")
+		fmt.Fprintln(fs.Output(), "A row that needs what the topology lacks (an external target without the hook, link or setting) is SKIPPED with the reason.")
 		fmt.Fprintln(fs.Output(), "Verdicts: PASSED; FAILED (the system under test misbehaved); INCONCLUSIVE (the harness measured it could not judge:")
 		fmt.Fprintln(fs.Output(), "its machine was starved, or the scenario's situation never formed; the reason is in the report).")
 		fmt.Fprintln(fs.Output(), "Exit status: 0 every row passed, 1 a row failed or the run broke, 2 bad usage, 3 no row failed but one was inconclusive,")
@@ -102,6 +114,9 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 		return o, 2, false
 	}
 	if setFlag(fs, "time-scale") {
+		if o.provider == "external" {
+			return bad("--time-scale: an external target runs at its own time scale (its time_scale: field)")
+		}
 		if math.IsNaN(o.timeScale) || math.IsInf(o.timeScale, 0) || o.timeScale < 1 {
 			return bad("--time-scale: must be >= 1 (got %v)", o.timeScale)
 		}
@@ -115,11 +130,32 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	if err := provider.Check(o.provider); err != nil {
 		return bad("--provider: %v", err)
 	}
+	switch {
+	case o.provider == "external" && o.target == "":
+		return bad("--provider external: needs --target FILE (the deployed topology; docs/EXTERNAL.md)")
+	case o.provider != "external" && o.target != "":
+		return bad("--target: applies to --provider external only")
+	case o.provider != "external" && o.journal != "":
+		return bad("--journal: applies to --provider external only (local and docker topologies are removed with the run)")
+	case o.dryRun && o.provider != "external":
+		return bad("--dry-run: applies to --provider external (a local or docker topology is the harness's own)")
+	case o.provider == "external" && o.config != "":
+		return bad("--config: the target file names the deployment's config (its config: field)")
+	}
 	if setFlag(fs, "out") && o.out == "" {
 		return bad("--out: must not be empty")
 	}
 	if o.timeout < 0 {
 		return bad("--timeout: must be >= 0 (got %v)", o.timeout)
+	}
+	if math.IsNaN(o.stop.MaxErrorRate) || o.stop.MaxErrorRate < 0 || o.stop.MaxErrorRate > 1 {
+		return bad("--stop-error-rate: must be in (0,1], or 0 for off (got %v)", o.stop.MaxErrorRate)
+	}
+	if o.stop.Window <= 0 {
+		return bad("--stop-window: must be > 0 (got %v)", o.stop.Window)
+	}
+	if o.stop.MaxRowTime < 0 {
+		return bad("--stop-after: must be >= 0 (got %v)", o.stop.MaxRowTime)
 	}
 	if o.retries < 0 || o.retries > 10 {
 		return bad("--retry-inconclusive: must be 0..10 (got %d)", o.retries)
@@ -134,6 +170,9 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	}
 	if o.out == "" {
 		o.out = ownOutDir("runs", o.seed)
+	}
+	if o.provider == "external" && o.journal == "" && !o.dryRun {
+		o.journal = filepath.Join(o.out, "heal-journal.jsonl")
 	}
 	// The replay line: every flag the user set, in a stable order, with the seed pinned.
 	parts := []string{replayPrefix}
@@ -209,6 +248,19 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if o.dryRun {
+		s, err := engine.NewSuite(ctx, engine.SuiteOptions{Seed: o.seed, Provider: o.provider, Target: o.target, Progress: stderr})
+		if err != nil {
+			fmt.Fprintf(stderr, "chaos run: %v\n", err)
+			return exitFailed
+		}
+		defer s.Close()
+		if err := dryRun(ctx, s, selectRows(o.labels), stdout); err != nil {
+			fmt.Fprintf(stderr, "chaos run: %v\n", err)
+			return exitFailed
+		}
+		return 0
+	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("--timeout %v reached", o.timeout))
@@ -235,7 +287,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s, err := engine.NewSuite(ctx, engine.SuiteOptions{
 		Seed: o.seed, Provider: o.provider, Images: o.images, ConfigPath: o.config,
 		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
-		Out: o.out, Keep: o.keep, RetryInconclusive: o.retries,
+		Out: o.out, Keep: o.keep, RetryInconclusive: o.retries, Target: o.target, Journal: o.journal, Stop: o.stop,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "chaos run: %v\n", err)
@@ -244,7 +296,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailed
 	}
-	defer s.Close()
+	defer s.Close() // on early paths; the journal's verdict is read below
 	rows := selectRows(o.labels)
 	fmt.Fprintf(stdout, "seed: %d\n", s.Seed)
 	fmt.Fprintf(stdout, "time scale: %gx\n", s.TimeScale)
@@ -280,6 +332,12 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 
+	// Every row healed what it injected; a journal with changes left says
+	// the target is not whole, whatever the rows concluded.
+	journalErr := s.Close()
+	if journalErr != nil {
+		fmt.Fprintf(stderr, "chaos run: %v\n", journalErr)
+	}
 	counts := map[reports.Verdict]int{}
 	for _, r := range results {
 		counts[r.Verdict]++
@@ -288,12 +346,12 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(o.out, reports.HTMLFile))
 	fmt.Fprintf(stdout, "record: %s\n", filepath.Join(o.out, reports.RecordFile))
 	fmt.Fprintf(stdout, "replay: %s\n", rec.Command)
-	fmt.Fprintf(stdout, "result: %d passed, %d failed, %d inconclusive, %d not run in %.1fs\n",
+	fmt.Fprintf(stdout, "result: %d passed, %d failed, %d inconclusive, %d skipped or not run in %.1fs\n",
 		counts[reports.Passed], failed, counts[reports.Inconclusive], counts[reports.Skipped], time.Since(started).Seconds())
 	switch {
 	case interrupted:
 		return exitInterrupted
-	case failed > 0, runErr != nil && !errors.Is(runErr, context.Canceled):
+	case failed > 0, runErr != nil && !errors.Is(runErr, context.Canceled), journalErr != nil:
 		return exitFailed
 	case counts[reports.Inconclusive] > 0:
 		return exitInconclusive

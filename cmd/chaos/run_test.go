@@ -34,6 +34,15 @@ func TestRunUsageErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--timeout", "-1s"}, "--timeout:"},
 		{[]string{"--out", ""}, "--out:"},
 		{[]string{"extra"}, "unexpected arguments"},
+		{[]string{"--provider", "external"}, "--provider external: needs --target FILE"},
+		{[]string{"--target", "t.yaml"}, "--target: applies to --provider external only"},
+		{[]string{"--journal", "j"}, "--journal: applies to --provider external only"},
+		{[]string{"--dry-run"}, "--dry-run: applies to --provider external"},
+		{[]string{"--provider", "external", "--target", "t.yaml", "--config", cfg}, "--config: the target file names"},
+		{[]string{"--provider", "external", "--target", "t.yaml", "--time-scale", "2"}, "--time-scale: an external target"},
+		{[]string{"--stop-error-rate", "1.5"}, "--stop-error-rate: must be in (0,1]"},
+		{[]string{"--stop-window", "0s"}, "--stop-window: must be > 0"},
+		{[]string{"--stop-after", "-1s"}, "--stop-after: must be >= 0"},
 		{[]string{"--bogus"}, "flag provided but not defined"},
 	}
 	for _, c := range cases {

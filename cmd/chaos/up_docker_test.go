@@ -23,12 +23,7 @@ func TestUpDockerSIGINTLeavesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := docker.New(docker.Options{Images: docker.LocalImages()}).Available(ctx); err != nil {
-		if errors.Is(err, docker.ErrUnavailable) {
-			t.Skipf("docker provider unavailable here: %v", err)
-		}
-		t.Fatal(err)
-	}
+	skipWithoutDocker(t, ctx)
 	chaos, _, _ := buildChaos(t, ctx)
 	cmd, stdout, stderr := startChaos(t, chaos, "up", "--provider", "docker", "--images", "local", "--seed", "7")
 	runID := make(chan string, 1)
@@ -76,5 +71,17 @@ func TestUpDockerSIGINTLeavesNothing(t *testing.T) {
 	}
 	if len(left) > 0 {
 		t.Fatalf("run %s left after Ctrl-C: %v", id, left)
+	}
+}
+
+// skipWithoutDocker skips a test that starts containers when no engine
+// answers or the local images are missing (scripts/build-images.sh).
+func skipWithoutDocker(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := docker.New(docker.Options{Images: docker.LocalImages()}).Available(ctx); err != nil {
+		if errors.Is(err, docker.ErrUnavailable) {
+			t.Skipf("docker provider unavailable here: %v", err)
+		}
+		t.Fatal(err)
 	}
 }

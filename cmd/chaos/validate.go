@@ -25,13 +25,15 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "usage: chaos validate [--strict] [--format text|json] FILE...")
-		fmt.Fprintln(w, "Lints SRE failover configs (YAML; - reads stdin, once) and prints, for each, the detection, failback, RTO, RPO and TTL bounds it implies.")
+		fmt.Fprintln(w, "Lints SRE failover configs (YAML; - reads stdin, once) and prints, for each, the detection, failback, RTO, RPO and TTL bounds it implies,")
+		fmt.Fprintln(w, "and holds them to the file's objectives (rto, rpo, detection; per-row overrides under objectives.rows): a bound over its objective is an error.")
 		fmt.Fprintln(w, "  --strict         Route 53's limits become errors: lb.health.interval 10s or 30s, failure_threshold 1..10,")
 		fmt.Fprintln(w, "                   success_threshold equal to failure_threshold (Route 53 has one threshold both ways);")
 		fmt.Fprintln(w, "                   and every warning fails the file")
 		fmt.Fprintln(w, "  --format FORMAT  text (default) or json: one object per file, one per line:")
-		fmt.Fprintln(w, "                   {file, valid, strict, errors:[{field,message,line}], warnings:[...], bounds:{detection_seconds, rto_seconds, failback_seconds, ...} or null}")
-		fmt.Fprintln(w, "Exit status: 0 every file valid (warnings allowed, except under --strict), 1 a file has errors, cannot be read, or (--strict) has warnings, 2 bad usage.")
+		fmt.Fprintln(w, "                   {file, valid, strict, errors:[{field,message,line}], warnings:[...], bounds:{detection_seconds, rto_seconds, failback_seconds, ...} or null,")
+		fmt.Fprintln(w, "                    objectives:[{field, objective, objective_seconds, estimate_seconds, estimate, met}] when the file sets objectives}")
+		fmt.Fprintln(w, "Exit status: 0 every file valid (warnings allowed, except under --strict), 1 a file has errors, cannot be read, has a worst-case bound over its objective, or (--strict) has warnings, 2 bad usage.")
 	}
 	files, code, ok := parseArgs(fs, args, 1, -1, stdout, stderr)
 	if !ok {
@@ -62,7 +64,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "chaos validate: %v\n", err)
 		}
-		passes := err == nil && config.Passes(issues, o)
+		passes := err == nil && config.Accepted(c, issues, o)
 		if !passes {
 			failed++
 		}

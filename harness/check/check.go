@@ -39,6 +39,9 @@ const (
 	Passed       Verdict = "passed"
 	Failed       Verdict = "failed"
 	Inconclusive Verdict = "inconclusive"
+	// Skipped: the row needs something the topology cannot do (an external
+	// target without the hook, link or setting); it judged nothing.
+	Skipped Verdict = "skipped"
 )
 
 // Result is one checker's outcome. Value is the measured figure, in Unit.

@@ -79,6 +79,10 @@ func (c *Config) Scaled(k float64) *Config {
 	}
 	out := *c
 	out.Regions = append([]Region(nil), c.Regions...)
+	// Objectives are real time whatever the run's compression (a run's
+	// figures are projected back to them): copied, never scaled (the walk
+	// below does not follow pointers).
+	out.Objectives = c.Objectives.clone()
 	scaleDurations(reflect.ValueOf(&out).Elem(), k)
 	return &out
 }

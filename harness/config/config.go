@@ -1,8 +1,11 @@
 // Package config holds the SRE failover config file: the one YAML document
 // an SRE tunes before rollout (regions, LB health checks, outlier ejection,
 // retries, checkpointing, session TTL, conflict strategy, cache replication,
-// alerting, region runtime health). `chaos validate` lints it with Load and
-// prints Describe; `chaos run --config` runs the plan against Scaled(k).
+// alerting, region runtime health) and, optionally, its objectives (the
+// resiliency policy: RTO, RPO, detection, per-row overrides; objectives.go).
+// `chaos validate` lints it with Load, prints Describe and holds the bounds
+// to the objectives (Assess); `chaos run --config` runs the plan against
+// Scaled(k) and holds each plan row to Policy.
 //
 // Parsing walks the go.yaml.in/yaml/v3 Node tree so every issue carries the
 // YAML line it refers to, and unknown fields are reported instead of ignored.
@@ -65,6 +68,9 @@ type Config struct {
 	Cache            Cache        `yaml:"cache"`
 	Alert            Alert        `yaml:"alert"`
 	RegionHealth     RegionHealth `yaml:"region_health"`
+	// Objectives is the SRE's resiliency policy (RTO, RPO, detection, in
+	// real time); nil when the file sets none. See objectives.go.
+	Objectives *Objectives `yaml:"objectives"`
 
 	// lines maps a field path ("regions[1].weight") to its YAML line, so
 	// validation issues can point at the source. Nil for built configs.

@@ -67,6 +67,10 @@ func DescribeWith(w io.Writer, c *Config, issues []Issue, o Options) {
 	fmt.Fprintf(w, "  peer failback (region runtimes):  %s\n", b.peerFailback)
 	fmt.Fprintf(w, "  time compression for `chaos run`: up to %.0fx (LB interval %s runs as %s); lower when this machine cannot honour the shortest timeout compressed that far\n",
 		b.scale, c.LB.Health.Interval, c.Scaled(b.scale).LB.Health.Interval)
+	if bad := describeObjectives(w, c); bad > 0 {
+		fmt.Fprintf(w, "\nFAILED: %d objective(s) exceeded by the worst-case bounds, %d warning(s)%s (exit 1)\n", bad, len(warns), strict)
+		return
+	}
 	if o.Strict && len(warns) > 0 {
 		fmt.Fprintf(w, "\nFAILED under --strict: %d warning(s); --strict makes every warning fail the file (exit 1)\n", len(warns))
 		return
@@ -118,6 +122,10 @@ type Report struct {
 	Warnings []ReportIssue `json:"warnings"`
 	// Bounds is nil while the file has errors (as in the text output).
 	Bounds *ReportBounds `json:"bounds"`
+	// Objectives are the file's objectives against the worst-case bounds
+	// (absent when it sets none, or while it has errors); each one not met
+	// is also in Errors, naming its field.
+	Objectives []ReportObjective `json:"objectives,omitempty"`
 }
 
 // ReportIssue is one issue; Line is 0 when unknown.
@@ -157,7 +165,7 @@ type ReportBounds struct {
 // NewReport builds the JSON report of file; c may be nil (not parsed).
 func NewReport(file string, c *Config, issues []Issue, o Options) Report {
 	errs, warns := split(issues)
-	r := Report{File: file, Valid: c != nil && Passes(issues, o), Strict: o.Strict, Errors: reportIssues(errs), Warnings: reportIssues(warns)}
+	r := Report{File: file, Valid: Accepted(c, issues, o), Strict: o.Strict, Errors: reportIssues(errs), Warnings: reportIssues(warns)}
 	if c == nil || len(errs) > 0 {
 		return r
 	}
@@ -179,6 +187,8 @@ func NewReport(file string, c *Config, issues []Issue, o Options) Report {
 		rb.RPOSeconds = &s
 	}
 	r.Bounds = rb
+	r.Objectives = reportObjectives(c)
+	r.Errors = append(r.Errors, reportIssues(ObjectiveIssues(c, issues))...)
 	return r
 }
 

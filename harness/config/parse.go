@@ -98,6 +98,18 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, depth int) {
 		return
 	}
 	switch {
+	case v.Kind() == reflect.Pointer:
+		// An optional field: set only when the file gives it a value (a
+		// scalar that does not decode leaves it unset, so its error is not
+		// echoed by a range check on a zero value).
+		e := reflect.New(v.Type().Elem())
+		before := len(d.issues)
+		d.value(n, e.Elem(), path, depth)
+		if e.Elem().Kind() == reflect.Struct || len(d.issues) == before {
+			v.Set(e)
+		}
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		d.dict(n, v, path, depth)
 	case v.Kind() == reflect.Struct:
 		d.mapping(n, v, path, depth)
 	case v.Kind() == reflect.Slice:
@@ -178,6 +190,37 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, depth int)
 		}
 		d.lines[p] = k.Line
 		d.value(val, v.Field(idx), p, depth+1)
+	}
+}
+
+// dict decodes a mapping whose keys are data (objectives.rows.plan-5), not
+// field names: each key becomes a path segment; which keys are allowed is
+// the validator's business.
+func (d *decoder) dict(n *yaml.Node, v reflect.Value, path string, depth int) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(path, n.Line, "must be a mapping")
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(path, k.Line, "mapping keys must be plain names")
+			continue
+		}
+		p := path + "." + k.Value
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(p, k.Line, "duplicate key (first set on line %d)", first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		d.lines[p] = k.Line
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.value(val, e, p, depth+1)
+		v.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
 	}
 }
 

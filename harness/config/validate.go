@@ -40,6 +40,7 @@ func (c *Config) ValidateWith(o Options) []Issue {
 	v.cache()
 	v.alert()
 	v.regionHealth()
+	v.objectives()
 	v.crossField()
 	if !HasErrors(v.issues) { // the file's own errors first; the binaries' would echo them
 		v.runtime()

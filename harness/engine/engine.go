@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/check"
+	"github.com/agentops/failover-harness/harness/config"
 	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/history"
 	"github.com/agentops/failover-harness/harness/timing"
@@ -71,6 +72,11 @@ type Env struct {
 	// RunDir is where the row keeps its topology's files and its history;
 	// empty: a temporary folder removed when the row ends.
 	RunDir string
+	// Stop aborts and heals a row whose harm passes the SRE's limits (stop.go).
+	Stop StopConditions
+	// Policy is the SRE config's objectives and estimate (real time); nil:
+	// none, plan rows are held to their bounds only (objectives.go).
+	Policy *config.Policy
 }
 
 func (e *Env) SlackOrDefault() time.Duration {
@@ -102,6 +108,25 @@ type Row struct {
 	Expected string
 	// Body is the scenario; the engine records and judges what it did.
 	Body func(ctx context.Context, r *Run) error
+	// Faults lists what Body injects for a spec, in order: a dry run prints
+	// them, and the suite checks that every run injected a prefix of them
+	// (all of them when it passed). nil: the row injects nothing.
+	Faults func(s topology.Spec) []fault.Fault
+	// Needs is the spec Body starts from the base one (nil: the base);
+	// a dry run checks it against what an external target runs.
+	Needs func(base topology.Spec) topology.Spec
+}
+
+// Injected lists the names of the faults the row injected, in order.
+func (o *Outcome) Injected() []string {
+	if o.recorder == nil {
+		return nil
+	}
+	var out []string
+	for _, w := range o.recorder.Windows() {
+		out = append(out, w.Name)
+	}
+	return out
 }
 
 // Outcome is what a row measured and concluded.
@@ -119,6 +144,8 @@ type Outcome struct {
 	Observed  reports.Observed
 	Bounds    reports.Bounds
 	Projected *reports.Projected
+	// Objectives: the row's objectives, estimates and measurements (objectives.go).
+	Objectives []reports.Objective
 
 	Started  time.Time     // when the row began; event and fault times count from here
 	inherent time.Duration // time spent in waits the scenario needs
@@ -157,7 +184,7 @@ func (o *Outcome) Spec() reports.Spec {
 	h := o.Health
 	s := reports.Spec{
 		Name: o.Name, Labels: []string{o.Label}, Row: o.Row, Expected: o.Expected,
-		Observed: o.Observed, Bounds: o.Bounds, Projected: o.Projected,
+		Observed: o.Observed, Bounds: o.Bounds, Projected: o.Projected, Objectives: o.Objectives,
 		Faults: o.faultBands(), Events: o.events, Timeline: o.timeline,
 		InherentWaitSeconds: o.inherent.Seconds(), Checks: o.Checks, Health: &h,
 	}
@@ -229,7 +256,12 @@ func (row Row) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		} else {
 			r.mon = env.Timing
 		}
-		err := body(ctx, r)
+		gctx, unguard := env.Stop.guard(ctx, r.History)
+		err := body(gctx, r)
+		if c := context.Cause(gctx); errors.Is(c, ErrStopped) {
+			err = c // the row stopped on a stop condition, whatever its wait said
+		}
+		unguard()
 		if errors.Is(err, ErrNoScenario) {
 			err = nil // the evidence result says why; the verdict is INCONCLUSIVE
 		}
@@ -267,6 +299,9 @@ func (r *Run) Up(ctx context.Context, spec topology.Spec) error {
 	}
 	r.Env.Defer("cluster", func(ctx context.Context) error { return c.Close(ctx) })
 	r.Cluster = c
+	// A deployment that outlives the row hands back a seed of its own, so
+	// this row's session ids are not another row's.
+	r.Spec.Seed = c.Spec().Seed
 	// Registered after the cluster's teardown, so it runs before it: every
 	// fault still injected is healed, newest first, on every path.
 	r.faults = fault.NewTracker(c)
@@ -610,11 +645,18 @@ func (r *Run) MaxMessages() int {
 // the history kept with the row's files.
 func (r *Run) conclude(err error) {
 	o := r.Out
+	if errors.Is(err, topology.ErrUnsupported) && r.mayLack() {
+		// The topology lacks what the row needs: not judged, never passed.
+		o.Health = r.health()
+		o.Verdict, o.Why = check.Skipped, "skipped: "+err.Error()
+		return
+	}
 	if err != nil {
 		// The scenario could not run to its end: a liveness failure, so a
 		// starved machine makes it inconclusive rather than red.
 		o.Add(check.Live("scenario-ran", false, 0, "%v", err))
 	}
+	r.judgeObjectives()
 	o.Health = r.health()
 	o.Verdict, o.Why = check.Judge(o.Checks, o.Health)
 	k := r.Env.TimeScale
@@ -794,3 +836,36 @@ func (l *Load) Await(ctx context.Context) (traffic.Result, error) {
 // ErrNoScenario stops a row whose situation could not be created; the
 // evidence result it added says why and makes the row INCONCLUSIVE.
 var ErrNoScenario = errors.New("the scenario's situation could not be created")
+
+// mayLack: only a deployment the harness did not start (topology.Shared)
+// may lack what a row needs; the harness's own topologies have every hook
+// and link, so there an unsupported operation is a harness bug and the
+// row fails with it rather than being skipped. A start refused before any
+// cluster exists is the provider's own verdict.
+func (r *Run) mayLack() bool {
+	if r.Cluster == nil {
+		return true
+	}
+	sh, ok := r.Cluster.(topology.Shared)
+	return ok && sh.Shared()
+}
+
+// CheckFaults says whether a run of the row injected what the row declares
+// (Row.Faults for spec): a prefix of it, all of it when the row passed. A
+// dry run prints the declaration, so it must not drift from the body.
+func (row Row) CheckFaults(spec topology.Spec, o *Outcome) error {
+	if o == nil {
+		return nil
+	}
+	var declared []string
+	if row.Faults != nil {
+		for _, f := range row.Faults(spec) {
+			declared = append(declared, f.Name())
+		}
+	}
+	got := o.Injected()
+	if len(got) > len(declared) || !slices.Equal(got, declared[:len(got)]) || (o.Verdict == check.Passed && len(got) != len(declared)) {
+		return fmt.Errorf("%s %q injected %v; its Faults declare %v", row.Label, row.Spec, got, declared)
+	}
+	return nil
+}

@@ -20,7 +20,9 @@ import (
 	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/config"
 	"github.com/agentops/failover-harness/harness/fault"
+	"github.com/agentops/failover-harness/harness/journal"
 	"github.com/agentops/failover-harness/harness/provider"
+	"github.com/agentops/failover-harness/harness/target"
 	"github.com/agentops/failover-harness/harness/timing"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/reports"
@@ -32,10 +34,16 @@ type SuiteOptions struct {
 	Provider   string // local | docker | auto
 	Images     string // docker image set: upstream | local | auto
 	ConfigPath string // failover config YAML; empty: built-in defaults
-	TimeScale  float64
-	Command    string // how the user started the run, for the replay line
-	Log        io.Writer
-	Progress   io.Writer
+	// Target is the target file of provider external (harness/target).
+	Target string
+	// Journal is the heal journal of provider external; empty: none kept.
+	Journal string
+	// Stop aborts and heals a row whose harm passes these limits.
+	Stop      StopConditions
+	TimeScale float64
+	Command   string // how the user started the run, for the replay line
+	Log       io.Writer
+	Progress  io.Writer
 	// Out is the output folder: each spec's files go to Out/artifacts/<spec>
 	// and are removed when it passes (unless Keep). Empty: temporary folders.
 	Out  string
@@ -56,10 +64,13 @@ type Suite struct {
 	TimeScale      float64
 	Config         map[string]any
 	Command        string
+	// Policy is the config's objectives and estimate; nil: none.
+	Policy *config.Policy
 	// Timing measures the harness's own lag for every spec of the run.
-	Timing *timing.Monitor
-	log    io.Writer
-	opts   SuiteOptions
+	Timing  *timing.Monitor
+	journal *journal.Journal
+	log     io.Writer
+	opts    SuiteOptions
 
 	mu       sync.Mutex
 	outcomes map[string]*Outcome
@@ -91,52 +102,73 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 	if seed < 0 {
 		return nil, fmt.Errorf("seed: %d is not a positive integer", seed)
 	}
+	if err := o.Stop.Validate(); err != nil {
+		return nil, err
+	}
 	if seed == 0 {
 		seed = NewSeed()
 	}
 	s.Seed = seed
 	var err error
-	if o.ConfigPath != "" {
-		c, issues, err := config.Load(o.ConfigPath)
+	// An external target names the config that describes it and the time
+	// scale it runs at: the harness judges by what is deployed.
+	var tf *target.File
+	configPath, fixedScale := o.ConfigPath, 0.0
+	switch {
+	case o.Provider == "external" && o.Target == "":
+		return nil, errors.New("provider external: a target file is required (--target FILE)")
+	case o.Provider == "external":
+		if o.ConfigPath != "" {
+			return nil, fmt.Errorf("config: the target file %s names the deployment's config (its config: field); give it there, not as --config", o.Target)
+		}
+		if tf, err = target.Load(o.Target); err != nil {
+			return nil, err
+		}
+		configPath, fixedScale = tf.ConfigPath(), tf.Scale()
+	case o.Target != "":
+		return nil, fmt.Errorf("target: applies to --provider external only (provider %q)", o.Provider)
+	}
+	if configPath != "" {
+		c, issues, err := config.Load(configPath)
 		if err != nil {
 			return nil, err
 		}
 		if config.HasErrors(issues) {
 			var b strings.Builder
 			config.Describe(&b, c, issues)
-			return nil, fmt.Errorf("%s is not valid:\n%s", o.ConfigPath, b.String())
+			return nil, fmt.Errorf("%s is not valid:\n%s", configPath, b.String())
 		}
-		// Never compress a timeout below what this machine honours now.
-		cal, err := timing.Calibrate(ctx, 300*time.Millisecond)
-		if err != nil {
-			return nil, fmt.Errorf("calibrate timing: %w", err)
-		}
-		rule := config.DefaultScaleRule
-		rule.MinScaledTimeout = cal.TimeoutFloor(rule.MinScaledTimeout)
-		most := config.TimeScaleFor(c, config.ScaleRule{MinScaledTimeout: rule.MinScaledTimeout})
-		k := o.TimeScale
-		switch {
-		case k <= 0:
-			k = config.TimeScaleFor(c, rule)
-		case k > most:
-			progressf(o.Progress, "chaos: --time-scale %g would compress a timeout below %s, the shortest this machine honours now (timer lag %s, round trip %s); using %g",
-				k, rule.MinScaledTimeout, cal.TimerLag, cal.RTT, most)
-			k = most
+		s.Policy = c.Policy() // objectives are real time: from the unscaled config
+		k, floor, calib := fixedScale, "", "the deployment's own (target time_scale)"
+		if k == 0 {
+			if k, floor, calib, err = ScaleFor(ctx, c, o.TimeScale, o.Progress); err != nil {
+				return nil, err
+			}
 		}
 		s.Base = SpecFromConfig(c.Scaled(k))
 		s.TimeScale = k
-		s.Config = configSummary(c, s.Base, k, o.ConfigPath)
-		s.Config["timing.timeout_floor"] = rule.MinScaledTimeout.String()
-		s.Config["timing.calibration"] = fmt.Sprintf("timer lag %s, local round trip %s (%d samples)", cal.TimerLag, cal.RTT, cal.Samples)
+		s.Config = configSummary(c, s.Base, k, configPath)
+		if floor != "" {
+			s.Config["timing.timeout_floor"] = floor
+		}
+		s.Config["timing.calibration"] = calib
 	} else {
 		s.Base = SuiteDefaults()
 		s.Config = specSummary(s.Base)
 	}
 	s.Config["timing.slack"] = s.slack().String()
 	s.Base.Seed = seed
-	s.Provider, s.ProviderReason, err = provider.Choose(ctx, provider.Choice{Name: o.Provider, Images: o.Images, Progress: o.Progress})
+	ch := provider.Choice{Name: o.Provider, Images: o.Images, Progress: o.Progress, Target: tf, Base: s.Base}
+	if tf != nil && o.Journal != "" {
+		if s.journal, err = journal.Open(o.Journal); err != nil {
+			return nil, err
+		}
+		ch.Journal = s.journal
+		progressf(o.Progress, "chaos: heal journal %s (after a crash: chaos heal --journal %s)", o.Journal, o.Journal)
+	}
+	s.Provider, s.ProviderReason, err = provider.Choose(ctx, ch)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, s.closeJournal())
 	}
 	if s.Command == "" {
 		s.Command = fmt.Sprintf("make chaos SEED=%d", seed)
@@ -148,11 +180,48 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 	return s, nil
 }
 
-// Close stops the suite's timing monitor.
-func (s *Suite) Close() {
+// Close stops the suite's timing monitor and closes the heal journal: it
+// is removed when nothing is left injected, and the error says when
+// something is (run chaos heal).
+func (s *Suite) Close() error {
 	if s.Timing != nil {
 		s.Timing.Stop()
+		s.Timing = nil
 	}
+	return s.closeJournal()
+}
+
+func (s *Suite) closeJournal() error {
+	if s.journal == nil {
+		return nil
+	}
+	j := s.journal
+	s.journal = nil
+	return j.Close()
+}
+
+// ScaleFor is how much a config's intervals are compressed on this
+// machine: the requested scale (0: the most the config allows), never
+// compressing a timeout below what the machine honours now. It returns the
+// floor and the calibration, for the run record.
+func ScaleFor(ctx context.Context, c *config.Config, requested float64, progress io.Writer) (k float64, floor, calibration string, err error) {
+	cal, err := timing.Calibrate(ctx, 300*time.Millisecond)
+	if err != nil {
+		return 0, "", "", fmt.Errorf("calibrate timing: %w", err)
+	}
+	rule := config.DefaultScaleRule
+	rule.MinScaledTimeout = cal.TimeoutFloor(rule.MinScaledTimeout)
+	most := config.TimeScaleFor(c, config.ScaleRule{MinScaledTimeout: rule.MinScaledTimeout})
+	k = requested
+	switch {
+	case k <= 0:
+		k = config.TimeScaleFor(c, rule)
+	case k > most:
+		progressf(progress, "chaos: --time-scale %g would compress a timeout below %s, the shortest this machine honours now (timer lag %s, round trip %s); using %g",
+			k, rule.MinScaledTimeout, cal.TimerLag, cal.RTT, most)
+		k = most
+	}
+	return k, rule.MinScaledTimeout.String(), fmt.Sprintf("timer lag %s, local round trip %s (%d samples)", cal.TimerLag, cal.RTT, cal.Samples), nil
 }
 
 func (s *Suite) slack() time.Duration {
@@ -195,7 +264,7 @@ func (s *Suite) Env(row Row, attempt int, deferFn func(name string, heal HealFun
 	spec := s.Base
 	spec.Seed = AttemptSeed(s.Seed, attempt)
 	e := &Env{Provider: s.Provider, Spec: spec, Defer: deferFn, Log: s.log, TimeScale: s.TimeScale, MaxMessages: 50,
-		Timing: s.Timing, Slack: s.slack()}
+		Timing: s.Timing, Slack: s.slack(), Policy: s.Policy, Stop: s.opts.Stop}
 	if s.opts.Out != "" {
 		e.RunDir = filepath.Join(s.opts.Out, "artifacts", SpecSlug(row, attempt))
 	}
@@ -297,6 +366,8 @@ func Verdict(o *Outcome, err error) (reports.Verdict, string) {
 		return reports.Passed, ""
 	case check.Inconclusive:
 		return reports.Inconclusive, o.Why
+	case check.Skipped:
+		return reports.Skipped, o.Why
 	}
 	return reports.Failed, o.Why
 }

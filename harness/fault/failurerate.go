@@ -22,12 +22,15 @@ func (f FailureRate) Available(c topology.Cluster) error {
 	if f.Rate < 0 || f.Rate > 1 {
 		return fmt.Errorf("failure_rate.rate: %v not in [0,1]", f.Rate)
 	}
-	return gateOf(c, f.Region)
+	return gateOf(c, f.Region, topology.OpFailureRate)
 }
 
 // Inject sets the gate's failure rate.
 func (f FailureRate) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	g := c.Gate(f.Region)
-	g.SetFailureRate(f.Rate)
-	return Once(func(context.Context) error { g.SetFailureRate(0); return nil }), nil
+	heal := Once(func(context.Context) error { return g.SetFailureRate(0) })
+	if err := g.SetFailureRate(f.Rate); err != nil {
+		return heal, err // half-applied: the recorder heals it
+	}
+	return heal, nil
 }

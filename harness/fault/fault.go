@@ -178,11 +178,26 @@ func hasRegion(c topology.Cluster, name string) error {
 	return fmt.Errorf("region %q: not in topology", name)
 }
 
+// hasLink: a link the topology does not carry through toxiproxy is
+// something it lacks (an external target may proxy only some links).
 func hasLink(c topology.Cluster, name string) error {
 	for _, l := range c.Links() {
 		if l == name {
 			return nil
 		}
 	}
-	return fmt.Errorf("link %q: not in topology", name)
+	return fmt.Errorf("link %q: not carried by this topology's toxiproxy: %w", name, topology.ErrUnsupported)
+}
+
+// canKill: a region can be killed when it can also be started again, warm
+// or cold as the fault's heal will ask.
+func canKill(c topology.Cluster, region string, cold bool) error {
+	if err := hasRegion(c, region); err != nil {
+		return err
+	}
+	start := topology.OpStart
+	if cold {
+		start = topology.OpStartCold
+	}
+	return errors.Join(topology.Can(c, topology.OpKill, region), topology.Can(c, start, region))
 }

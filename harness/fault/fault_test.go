@@ -15,10 +15,10 @@ type fakeGate struct {
 	rate   float64
 }
 
-func (g *fakeGate) SetStatus(c int)          { g.status = c }
-func (g *fakeGate) SetFailureRate(p float64) { g.rate = p }
-func (g *fakeGate) SetDelay(time.Duration)   {}
-func (g *fakeGate) Reset()                   { g.status, g.rate = 0, 0 }
+func (g *fakeGate) SetStatus(c int) error          { g.status = c; return nil }
+func (g *fakeGate) SetFailureRate(p float64) error { g.rate = p; return nil }
+func (g *fakeGate) SetDelay(time.Duration) error   { return nil }
+func (g *fakeGate) Reset() error                   { g.status, g.rate = 0, 0; return nil }
 
 // fakeCluster implements only what these faults call; anything else panics
 // through the nil embedded interface.

@@ -29,22 +29,25 @@ func (f HTTPStatus) Available(c topology.Cluster) error {
 	if f.code() < 100 || f.code() > 599 {
 		return fmt.Errorf("http_status.code: %d is not an HTTP status", f.Code)
 	}
-	return gateOf(c, f.Region)
+	return gateOf(c, f.Region, topology.OpHTTPStatus)
 }
 
 // Inject sets the gate's fixed status.
 func (f HTTPStatus) Inject(_ context.Context, c topology.Cluster) (func(context.Context) error, error) {
 	g := c.Gate(f.Region)
-	g.SetStatus(f.code())
-	return Once(func(context.Context) error { g.SetStatus(0); return nil }), nil
+	heal := Once(func(context.Context) error { return g.SetStatus(0) })
+	if err := g.SetStatus(f.code()); err != nil {
+		return heal, err // half-applied: the recorder heals it
+	}
+	return heal, nil
 }
 
-func gateOf(c topology.Cluster, region string) error {
+func gateOf(c topology.Cluster, region string, op topology.Op) error {
 	if err := hasRegion(c, region); err != nil {
 		return err
 	}
 	if c.Gate(region) == nil {
 		return fmt.Errorf("region %s: no HTTP gate: %w", region, topology.ErrUnsupported)
 	}
-	return nil
+	return topology.Can(c, op, region)
 }

@@ -25,7 +25,7 @@ func (f Kill) Name() string {
 }
 
 // Available checks the region exists.
-func (f Kill) Available(c topology.Cluster) error { return hasRegion(c, f.Region) }
+func (f Kill) Available(c topology.Cluster) error { return canKill(c, f.Region, f.ColdCache) }
 
 // Inject kills; recover starts the region again.
 func (f Kill) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {

@@ -30,7 +30,7 @@ func (f KillRestart) Available(c topology.Cluster) error {
 	if f.Downtime < 0 {
 		return fmt.Errorf("kill_restart.downtime: negative %v", f.Downtime)
 	}
-	return hasRegion(c, f.Region)
+	return canKill(c, f.Region, f.ColdCache)
 }
 
 // Inject kills, waits Downtime (or until ctx ends) and restarts.

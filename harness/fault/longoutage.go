@@ -18,7 +18,7 @@ type LongOutage struct {
 func (f LongOutage) Name() string { return fmt.Sprintf("long-outage(%s)", f.Region) }
 
 // Available checks the region exists.
-func (f LongOutage) Available(c topology.Cluster) error { return hasRegion(c, f.Region) }
+func (f LongOutage) Available(c topology.Cluster) error { return canKill(c, f.Region, f.ColdCache) }
 
 // Inject kills the region.
 func (f LongOutage) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {

@@ -15,7 +15,12 @@ type Pause struct{ Region string }
 func (f Pause) Name() string { return fmt.Sprintf("pause(%s)", f.Region) }
 
 // Available checks the region exists.
-func (f Pause) Available(c topology.Cluster) error { return hasRegion(c, f.Region) }
+func (f Pause) Available(c topology.Cluster) error {
+	if err := hasRegion(c, f.Region); err != nil {
+		return err
+	}
+	return topology.Can(c, topology.OpPause, f.Region)
+}
 
 // Inject pauses; recover resumes.
 func (f Pause) Inject(ctx context.Context, c topology.Cluster) (func(context.Context) error, error) {

@@ -149,3 +149,13 @@ func (f *Slowloris) trickle(ctx context.Context, conn net.Conn, host string, i i
 		}
 	}
 }
+
+// Describe says what the attack does, for a dry run (it goes to the LB's
+// address, not through the cluster, so a dry cluster cannot record it).
+func (f *Slowloris) Describe() string {
+	what := "request headers"
+	if f.Body {
+		what = "a POST body"
+	}
+	return fmt.Sprintf("open %d connections to the LB, each trickling %s one byte per %v, for up to %v; the heal closes them", f.Conns, what, f.Pace, f.Hold)
+}

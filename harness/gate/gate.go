@@ -104,15 +104,16 @@ func (g *Gate) Close() error {
 
 // SetStatus makes the gate answer every request (including /health) with code;
 // 0 restores pass-through.
-func (g *Gate) SetStatus(code int) {
+func (g *Gate) SetStatus(code int) error {
 	g.mu.Lock()
 	g.status = code
 	g.mu.Unlock()
+	return nil
 }
 
 // SetFailureRate makes the gate answer 503 to a fraction p of requests,
 // clamped to [0,1].
-func (g *Gate) SetFailureRate(p float64) {
+func (g *Gate) SetFailureRate(p float64) error {
 	if p < 0 {
 		p = 0
 	}
@@ -122,23 +123,26 @@ func (g *Gate) SetFailureRate(p float64) {
 	g.mu.Lock()
 	g.rate = p
 	g.mu.Unlock()
+	return nil
 }
 
 // SetDelay adds d before every request is handled.
-func (g *Gate) SetDelay(d time.Duration) {
+func (g *Gate) SetDelay(d time.Duration) error {
 	if d < 0 {
 		d = 0
 	}
 	g.mu.Lock()
 	g.delay = d
 	g.mu.Unlock()
+	return nil
 }
 
 // Reset restores pass-through with no delay.
-func (g *Gate) Reset() {
+func (g *Gate) Reset() error {
 	g.mu.Lock()
 	g.status, g.rate, g.delay = 0, 0, 0
 	g.mu.Unlock()
+	return nil
 }
 
 // Mode describes the current settings, for logs.

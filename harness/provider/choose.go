@@ -1,22 +1,27 @@
 // Package provider chooses a topology provider by name: the one place that
-// knows every provider (local processes, docker containers).
+// knows every provider (local processes, docker containers, an external
+// deployment named by a target file).
 package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/agentops/failover-harness/harness/journal"
 	"github.com/agentops/failover-harness/harness/provider/docker"
+	"github.com/agentops/failover-harness/harness/provider/external"
 	"github.com/agentops/failover-harness/harness/provider/local"
+	"github.com/agentops/failover-harness/harness/target"
 	"github.com/agentops/failover-harness/harness/topology"
 )
 
 // Names are the providers Choose knows, for usage texts.
-const Names = "local, docker, auto"
+const Names = "local, docker, external, auto"
 
 // Choice is what the user asked for.
 type Choice struct {
@@ -28,12 +33,21 @@ type Choice struct {
 	// ReadyTimeout bounds each process or container becoming ready (0: the provider's default).
 	ReadyTimeout time.Duration
 	Progress     io.Writer
+	// AlertPort sends a docker topology's alerts to this gateway port, for
+	// another process to receive (docker.Options.AlertPort).
+	AlertPort int
+
+	// Target, Base and Journal are external's: the target file, the spec
+	// its config describes, and the heal journal (nil: none).
+	Target  *target.File
+	Base    topology.Spec
+	Journal *journal.Journal
 }
 
 // Check says whether name is a provider Choose knows ("" is auto).
 func Check(name string) error {
 	switch name {
-	case "", "auto", "local", "docker":
+	case "", "auto", "local", "docker", "external":
 		return nil
 	}
 	return fmt.Errorf("%q is not one of %s", name, Names)
@@ -44,7 +58,7 @@ func Check(name string) error {
 // did not.
 func Choose(ctx context.Context, c Choice) (topology.Provider, string, error) {
 	newDocker := func() (*docker.Provider, string, error) {
-		return docker.NewFor(ctx, c.Images, docker.Options{StartupTimeout: c.ReadyTimeout})
+		return docker.NewFor(ctx, c.Images, docker.Options{StartupTimeout: c.ReadyTimeout, AlertPort: c.AlertPort})
 	}
 	switch c.Name {
 	case "", "auto":
@@ -57,6 +71,11 @@ func Choose(ctx context.Context, c Choice) (topology.Provider, string, error) {
 			return p, "auto: docker not usable (" + firstLine(err.Error()) + "); using local", err2
 		}
 		return d, "auto: docker engine reachable, " + why, nil
+	case "external":
+		if c.Target == nil {
+			return nil, "", errors.New("provider external: a target file is required (--target FILE)")
+		}
+		return &external.Provider{File: c.Target, Base: c.Base, Journal: c.Journal}, "requested, target " + c.Target.LB.URL, nil
 	case "local":
 		p, err := newLocal(ctx, c)
 		return p, "requested", err

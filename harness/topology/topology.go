@@ -294,12 +294,14 @@ func CheckClockOffset(region string, d time.Duration) error {
 	return nil
 }
 
-// GateControl drives the HTTP fault gate in front of a region.
+// GateControl drives the HTTP fault gate in front of a region. The switches
+// return errors because on an external deployment they are the operator's
+// commands (hooks), which can fail or time out.
 type GateControl interface {
-	SetStatus(code int)       // answer every request with code; 0 = pass
-	SetFailureRate(p float64) // answer 503 with probability p in [0,1]
-	SetDelay(d time.Duration) // add d before every request
-	Reset()                   // pass everything through
+	SetStatus(code int) error       // answer every request with code; 0 = pass
+	SetFailureRate(p float64) error // answer 503 with probability p in [0,1]
+	SetDelay(d time.Duration) error // add d before every request
+	Reset() error                   // pass everything through
 }
 
 // Alert is one Alertmanager webhook payload received, with its arrival time.
@@ -449,4 +451,41 @@ func (r *LBRegion) UnmarshalJSON(b []byte) error {
 		r.EjectedUntil = t
 	}
 	return nil
+}
+
+// Op names an operation on a region that a deployment may or may not offer.
+type Op string
+
+// The operations an external target provides through its hooks.
+const (
+	OpPause       Op = "pause"        // and resume
+	OpKill        Op = "kill"         // a crash
+	OpStart       Op = "start"        // start a killed region again, cache kept
+	OpStartCold   Op = "start_cold"   // start it again with an empty cache
+	OpHTTPStatus  Op = "http_status"  // answer a status (503) instead of serving, and stop
+	OpFailureRate Op = "failure_rate" // fail a fraction of requests, and stop
+)
+
+// Capabilities is implemented by clusters that offer only some operations
+// (an external target with the hooks its operator wrote). Can says, without
+// doing anything, whether op on region is possible; a "no" wraps
+// ErrUnsupported and names what the target lacks.
+type Capabilities interface {
+	Can(op Op, region string) error
+}
+
+// Can asks c whether op on region is possible; clusters without
+// Capabilities (the local and docker providers) can do everything.
+func Can(c Cluster, op Op, region string) error {
+	if k, ok := c.(Capabilities); ok {
+		return k.Can(op, region)
+	}
+	return nil
+}
+
+// Shared is implemented by clusters that outlive a row (an external target):
+// the deployment keeps its sessions, caches and counters between rows, so
+// a row must not reuse another row's session ids.
+type Shared interface {
+	Shared() bool
 }

@@ -55,7 +55,7 @@ func newExplorer(t *testing.T, seed int64) *Explorer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { _ = s.Close() })
 	return &Explorer{Suite: s, Out: out, Log: logWriter{t}}
 }
 

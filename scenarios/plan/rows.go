@@ -24,24 +24,78 @@ import (
 func Rows() []engine.Row {
 	rows := []engine.Row{
 		{N: 1, Label: "plan-1", Spec: "when region A becomes unresponsive, the LB moves its users to B and no acknowledged message is lost",
-			Expected: "LB redirects to B; every session continues; no acked message lost; RTO within detection bound + margin", Body: body(row1)},
+			Expected: "LB redirects to B; every session continues; no acked message lost; RTO within detection bound + margin", Body: body(row1), Faults: faultsRow1},
 		{N: 2, Label: "plan-2", Spec: "when region A answers 503, health checks mark it degraded and it gets no new traffic",
-			Expected: "health check fails, A marked degraded; no new traffic to A after the detection window", Body: body(row2)},
+			Expected: "health check fails, A marked degraded; no new traffic to A after the detection window", Body: body(row2), Faults: faultsRow2},
 		{N: 3, Label: "plan-3", Spec: "when half of region A's requests fail, A is taken out and clients barely notice",
-			Expected: "A marked degraded; client-visible error rate stays low (graceful degradation)", Body: body(row3)},
+			Expected: "A marked degraded; client-visible error rate stays low (graceful degradation)", Body: body(row3), Faults: faultsRow3},
 		{N: 4, Label: "plan-4", Spec: "when region A is partitioned, health checks time out and on restore the conflict strategy holds with no silent overwrite",
-			Expected: "health check times out; on restore the configured conflict strategy holds; every overwrite counted and reported", Body: body(row4)},
+			Expected: "health check times out; on restore the configured conflict strategy holds; every overwrite counted and reported", Body: body(row4), Faults: faultsRow4},
 		{N: 5, Label: "plan-5", Spec: "when A and B are down C serves everyone, and when all are down clients get the status page and on-call is paged once",
-			Expected: "C serves everyone; with all down, 503 with status page; alert received once", Body: body(row5)},
+			Expected: "C serves everyone; with all down, 503 with status page; alert received once", Body: body(row5), Faults: faultsRow5},
 		{N: 6, Label: "plan-6", Spec: "when region A restarts quickly with a cold cache, it warms from its peers and cache hits come back",
-			Expected: "cache warmup from peers; A's replicator receives entries; cache hits come back", Body: body(row6)},
+			Expected: "cache warmup from peers; A's replicator receives entries; cache hits come back", Body: body(row6), Faults: faultsRow6},
 		{N: 7, Label: "plan-7", Spec: "when an outage outlasts the session TTL, returning users get the expired-session answer and re-authenticate",
-			Expected: "sessions expire via TTL; returning users get SESSION_EXPIRED and re-authenticate", Body: body(row7)},
+			Expected: "sessions expire via TTL; returning users get SESSION_EXPIRED and re-authenticate", Body: body(row7), Faults: faultsRow7},
 	}
 	rows = append(rows, Checklist()...)
 	rows = append(rows, Security()...)
 	rows = append(rows, Skew()...)
 	return rows
+}
+
+// The faults each row injects, in order (engine.Row.Faults): what a dry
+// run prints, and what the suite holds every run of the row to.
+// row3Rate is the fraction of A's requests row 3 fails.
+const row3Rate = 0.5
+
+func faultsRow1(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	return []fault.Fault{fault.Pause{Region: a}}
+}
+func faultsRow2(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	return []fault.Fault{fault.HTTPStatus{Region: a, Code: 503}}
+}
+func faultsRow3(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	return []fault.Fault{fault.FailureRate{Region: a, Rate: row3Rate}}
+}
+func faultsRow4(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	var out []fault.Fault
+	for _, l := range partitionLinks(s, a) {
+		out = append(out, fault.Partition{Link: l, Mode: "timeout"})
+	}
+	return append(out, fault.Latency{Link: topology.DynamoLink(a), Latency: s.RegionHealthTimeout / 4})
+}
+func faultsRow5(s topology.Spec) []fault.Fault {
+	a, b, c := regionNames(s)
+	return []fault.Fault{pausedRegions(a, b), fault.Pause{Region: c}}
+}
+func faultsRow6(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	return []fault.Fault{fault.KillRestart{Region: a, ColdCache: true}}
+}
+func faultsRow7(s topology.Spec) []fault.Fault {
+	a, _, _ := regionNames(s)
+	return []fault.Fault{fault.LongOutage{Region: a}}
+}
+
+// pausedRegions is every listed region paused at once.
+func pausedRegions(regions ...string) fault.Fault {
+	return fault.RegionsDown{Regions: regions, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }}
+}
+
+// partitionLinks are the links row 4 cuts: A from the LB and its peers.
+func partitionLinks(s topology.Spec, a string) []string {
+	links := []string{topology.LBLink(a)}
+	for _, p := range s.RegionNames() {
+		if p != a {
+			links = append(links, topology.PeerLink(p, a))
+		}
+	}
+	return links
 }
 
 // RowByLabel looks a row up by label (or a checklist spec by its text).
@@ -453,7 +507,7 @@ func row3(ctx context.Context, r *run) error {
 		return err
 	}
 	defer ld.Stop()
-	const rate = 0.5
+	const rate = row3Rate
 	st0, err := r.LBStatus(ctx)
 	if err != nil {
 		return err
@@ -513,12 +567,7 @@ func row4(ctx context.Context, r *run) error {
 	// reaches the global store, slowly, as a region on the far side of a
 	// congested link does.
 	var heals []engine.HealFunc
-	links := []string{topology.LBLink(a)}
-	for _, p := range r.Spec.RegionNames() {
-		if p != a {
-			links = append(links, topology.PeerLink(p, a))
-		}
-	}
+	links := partitionLinks(r.Spec, a)
 	var f check.Fault // from the first cut's start to the last one's end
 	for i, l := range links {
 		h, at, err := r.Inject(ctx, fault.Partition{Link: l, Mode: "timeout"})
@@ -678,7 +727,7 @@ func row5(ctx context.Context, r *run) error {
 	defer ld.Stop()
 	_, b, c := regionNames(r.Spec)
 	det, rto, inflight := r.DetectionBound(), r.RTOBound(), r.InFlightBound()
-	healAB, f, err := r.Inject(ctx, fault.RegionsDown{Regions: []string{a, b}, Fault: func(reg string) fault.Fault { return fault.Pause{Region: reg} }})
+	healAB, f, err := r.Inject(ctx, pausedRegions(a, b))
 	if err != nil {
 		return err
 	}
@@ -769,9 +818,12 @@ func row6(ctx context.Context, r *run) error {
 	for _, reg := range r.Cluster.Regions() {
 		urls[reg.Name] = reg.URL
 	}
+	// Questions of this row alone: a deployment that outlives rows (an
+	// external target) still caches the last run's answers, whose entries
+	// are older than this row's and would not come back as fresh ones.
 	prompts := make([]string, 12)
 	for i := range prompts {
-		prompts[i] = fmt.Sprintf("what is the status of ticket %d?", i+1)
+		prompts[i] = fmt.Sprintf("what is the status of ticket %d?", r.Spec.Seed%1_000_000*100+int64(i)+1)
 	}
 	// Users of B ask questions; their answers are cached in B and
 	// replicated to A and C. Each answer's arrival bounds its entry's age.

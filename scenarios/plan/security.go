@@ -30,9 +30,16 @@ import (
 func Security() []engine.Row {
 	return []engine.Row{
 		{Label: "security", Spec: "during a quick restart, forged, replayed and poisoned cache warmups are refused and counted, and no user receives a poisoned reply",
-			Expected: "each attack refused (401 BAD_SIGNATURE, 401 REPLAYED, poisoned entry dropped) and counted in cache_warmup_rejected_total; the poisoned question answered without its tool call", Body: body(securityWarmup)},
+			Expected: "each attack refused (401 BAD_SIGNATURE, 401 REPLAYED, poisoned entry dropped) and counted in cache_warmup_rejected_total; the poisoned question answered without its tool call", Body: body(securityWarmup),
+			Faults: func(s topology.Spec) []fault.Fault {
+				return []fault.Fault{fault.KillRestart{Region: s.RegionNames()[0], ColdCache: true}}
+			}},
 		{Label: "security", Spec: "during a failover, a slowloris on the LB does not raise the client error rate of real users above the row's bound",
-			Expected: "slow connections cut off by the LB's read timeouts; users' error rate and RTO within the bounds of a failover without the attack", Body: body(securitySlowloris)},
+			Expected: "slow connections cut off by the LB's read timeouts; users' error rate and RTO within the bounds of a failover without the attack", Body: body(securitySlowloris),
+			Faults: func(s topology.Spec) []fault.Fault {
+				return []fault.Fault{fault.NewSlowloris(slowConns, slowPace, slowHold, false), fault.NewSlowloris(slowConns, slowPace, slowHold, true),
+					fault.Pause{Region: s.RegionNames()[0]}}
+			}},
 	}
 }
 

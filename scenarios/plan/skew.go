@@ -54,22 +54,26 @@ func Skew() []engine.Row { return SkewWith(DefaultSkew()) }
 func SkewWith(o SkewOptions) []engine.Row {
 	var rows []engine.Row
 	// Each row A ahead, then behind.
-	both := func(spec, expected string, judge func(ctx context.Context, r *run, off time.Duration) error) {
+	both := func(spec, expected string, needs func(SkewOptions, topology.Spec) topology.Spec, cold bool, judge func(ctx context.Context, r *run, off time.Duration) error) {
 		for _, off := range []time.Duration{o.Offset, -o.Offset} {
 			dir := "ahead"
 			if off < 0 {
 				dir = "behind"
 			}
 			rows = append(rows, engine.Row{Label: "skew", Spec: fmt.Sprintf(spec, abs(off), dir), Expected: expected,
-				Body: body(func(ctx context.Context, r *run) error { return judge(ctx, r, off) })})
+				Body:  body(func(ctx context.Context, r *run) error { return judge(ctx, r, off) }),
+				Needs: func(s topology.Spec) topology.Spec { return needs(o, s) },
+				Faults: func(s topology.Spec) []fault.Fault {
+					return []fault.Fault{fault.ClockSkew{Region: s.RegionNames()[0], Offset: off, ColdCache: cold}}
+				}})
 		}
 	}
 	both("when region A restarts cold with its clock %v %s, it warms from its peers by the entries' ages: fresh entries are served from its cache, entries older than the staleness bound are refused, and no peer request is refused for the skew",
 		"warmup judged by age_ms alone: every entry fresh at A's pull hits; every entry older than the staleness bound misses; no STALE_REQUEST refusal; availability, failback and no-loss verdicts as without skew",
-		func(ctx context.Context, r *run, off time.Duration) error { return skewWarmup(ctx, r, o, off) })
+		warmupSpec, true, func(ctx context.Context, r *run, off time.Duration) error { return skewWarmup(ctx, r, o, off) })
 	both("with region A's clock %v %s, a session expires after its TTL of idle time whichever region wrote it and whichever reads it: never early or late by the skew",
 		"idle time at expiry, on the harness's clock, within TTL ± the store clock's estimate error for every (writer, reader) pair of A and B; availability, failback and no-loss verdicts as without skew",
-		func(ctx context.Context, r *run, off time.Duration) error { return skewTTL(ctx, r, o, off) })
+		ttlSpec, false, func(ctx context.Context, r *run, off time.Duration) error { return skewTTL(ctx, r, o, off) })
 	return rows
 }
 
@@ -113,12 +117,22 @@ func askAll(ctx context.Context, c *traffic.Client, user, region, s, prefix stri
 	return ops
 }
 
-func skewWarmup(ctx context.Context, r *run, o SkewOptions, off time.Duration) error {
-	spec := r.Env.Spec
+// warmupSpec is the spec of the warmup rows: the skew's staleness bound,
+// and sessions that outlive the skew (see skewTTL): the row judges the cache.
+func warmupSpec(o SkewOptions, spec topology.Spec) topology.Spec {
 	spec.WarmupStaleness = o.Staleness
-	// Sessions outlive the skew (see skewTTL): this row judges the cache.
 	spec.SessionTTL = max(spec.SessionTTL, o.SessionTTL)
-	if err := r.Up(ctx, spec); err != nil {
+	return spec
+}
+
+// ttlSpec is the spec of the session-TTL rows.
+func ttlSpec(o SkewOptions, spec topology.Spec) topology.Spec {
+	spec.SessionTTL = o.SessionTTL
+	return spec
+}
+
+func skewWarmup(ctx context.Context, r *run, o SkewOptions, off time.Duration) error {
+	if err := r.Up(ctx, warmupSpec(o, r.Env.Spec)); err != nil {
 		return err
 	}
 	a, b, _ := regionNames(r.Spec)
@@ -283,9 +297,7 @@ type expiry struct {
 }
 
 func skewTTL(ctx context.Context, r *run, o SkewOptions, off time.Duration) error {
-	spec := r.Env.Spec
-	spec.SessionTTL = o.SessionTTL
-	if err := r.Up(ctx, spec); err != nil {
+	if err := r.Up(ctx, ttlSpec(o, r.Env.Spec)); err != nil {
 		return err
 	}
 	a, b, _ := regionNames(r.Spec)

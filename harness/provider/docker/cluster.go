@@ -3,7 +3,6 @@ package docker
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,9 +45,10 @@ type cluster struct {
 	net     *testcontainers.DockerNetwork
 	gateway string // the network's gateway IP: the host as containers see it
 
-	sink  *alertsink.Sink
-	gates map[string]*gate.Gate
-	links []link
+	sink      *alertsink.Sink // nil when Options.AlertPort sends alerts elsewhere
+	alertBase string          // the webhook base URL the containers send to
+	gates     map[string]*gate.Gate
+	links     []link
 
 	mu         sync.Mutex // guards containers
 	containers map[string]*testcontainers.DockerContainer
@@ -59,6 +59,7 @@ type cluster struct {
 	// (SetClockOffset), guarded by mu.
 	clockOffsets map[string]time.Duration
 	toxi         *toxiproxy.Client
+	toxiURL      string
 	lbURL        string
 	http         *http.Client
 
@@ -105,9 +106,12 @@ func (c *cluster) start(ctx context.Context) error {
 	c.gateway = ni.Network.IPAM.Config[0].Gateway.String()
 
 	// Host-side pieces first: their addresses go into the containers' configs.
-	c.sink, err = alertsink.Start(c.gateway + ":0")
-	if err != nil {
-		return err
+	c.alertBase = fmt.Sprintf("http://%s:%d", c.gateway, c.opts.AlertPort)
+	if c.opts.AlertPort == 0 {
+		if c.sink, err = alertsink.Start(c.gateway + ":0"); err != nil {
+			return err
+		}
+		c.alertBase = c.sink.URL()
 	}
 	gateAddr := map[string]string{}
 	for i, r := range c.spec.Regions {
@@ -165,14 +169,14 @@ func (c *cluster) start(ctx context.Context) error {
 
 	alertURL := ""
 	if c.spec.AlertsEnabled {
-		alertURL = c.sink.URL() + "/lb"
+		alertURL = c.alertBase + "/lb"
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	for _, r := range c.spec.Regions {
 		g.Go(func() error {
 			rtAlertURL := ""
 			if c.spec.AlertsEnabled && c.spec.RegionAlerts {
-				rtAlertURL = c.sink.URL() + "/region/" + r.Name
+				rtAlertURL = c.alertBase + "/region/" + r.Name
 			}
 			cfg, err := runtimeYAML(c.spec, r.Name, c.links, c.sec, rtAlertURL)
 			if err != nil {
@@ -275,7 +279,8 @@ func (c *cluster) createLinks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("toxiproxy: mapped port: %w", err)
 	}
-	c.toxi = toxiproxy.NewClient(fmt.Sprintf("127.0.0.1:%d", hp.Num()))
+	c.toxiURL = fmt.Sprintf("http://127.0.0.1:%d", hp.Num())
+	c.toxi = toxiproxy.NewClient(c.toxiURL)
 	// The log line comes just before the API listens: poll it, bounded.
 	if err := c.poll(ctx, "toxiproxy API", func() error { _, err := c.toxi.Proxies(); return err }); err != nil {
 		return err
@@ -383,40 +388,11 @@ func (c *cluster) RunID() string { return c.runID }
 // (topology.LBStatus.AlignClock): the LB's container clock is never
 // compared with the host's.
 func (c *cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
-	var st topology.LBStatus
-	body, err := c.get(ctx, c.lbURL+"/lb/status", c.sec.StatusToken)
-	received := time.Now() // after the whole body: later than the LB built it
-	if err != nil {
-		return st, err
-	}
-	if err := json.Unmarshal(body, &st); err != nil {
-		return st, fmt.Errorf("lb status: %w", err)
-	}
-	st.AlignClock(received)
-	return st, nil
+	return topology.ReadLBStatus(ctx, c.http, c.lbURL, c.sec.StatusToken)
 }
 
 func (c *cluster) get(ctx context.Context, url, token string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	return body, nil
+	return topology.Get(ctx, c.http, url, token)
 }
 
 func (c *cluster) Regions() []topology.Region {
@@ -536,7 +512,7 @@ func (c *cluster) applyClockOffset(ctx context.Context, region string, ctr *test
 	}
 	alertURL := ""
 	if c.spec.AlertsEnabled && c.spec.RegionAlerts {
-		alertURL = c.sink.URL() + "/region/" + region
+		alertURL = c.alertBase + "/region/" + region
 	}
 	b, err := runtimeYAMLClock(c.spec, region, c.links, c.sec, alertURL, d)
 	if err != nil {
@@ -602,7 +578,12 @@ func (c *cluster) Start(ctx context.Context, region string, coldCache bool) (err
 	})
 }
 
-func (c *cluster) Alerts() []topology.Alert { return c.sink.Alerts() }
+func (c *cluster) Alerts() []topology.Alert {
+	if c.sink == nil {
+		return nil
+	}
+	return c.sink.Alerts()
+}
 
 // Metrics reads the region's /metrics straight from its published port
 // (bypassing the gate, so injected HTTP faults do not hide them).

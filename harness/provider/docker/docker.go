@@ -143,6 +143,11 @@ type Options struct {
 	CleanupTimeout time.Duration
 	// PollInterval is how often readiness and cleanup are re-checked, default 100ms.
 	PollInterval time.Duration
+	// AlertPort, when set, points the topology's alert webhooks at this
+	// port of the network's gateway instead of a receiver of this process:
+	// another process (an external run of `chaos up --write-target`'s
+	// topology) listens there. Alerts() is then empty here.
+	AlertPort int
 }
 
 func (o Options) withDefaults() Options {

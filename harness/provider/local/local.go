@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -371,26 +370,7 @@ func (c *Cluster) WarmupKeys() map[string]rtconfig.WarmupKeyPair { return c.warm
 // LBStatus reads GET /lb/status, its times moved onto the harness's clock
 // (topology.LBStatus.AlignClock).
 func (c *Cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {
-	var st topology.LBStatus
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.lbURL+"/lb/status", nil)
-	if err != nil {
-		return st, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.statusToken)
-	resp, err := c.http.Do(req)
-	received := time.Now() // the LB built the body before its headers arrived
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("lb status: HTTP %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("lb status: %w", err)
-	}
-	st.AlignClock(received)
-	return st, nil
+	return topology.ReadLBStatus(ctx, c.http, c.lbURL, c.statusToken)
 }
 
 // Regions lists the regions in spec order.
