@@ -8,6 +8,10 @@ IMAGES ?= auto
 OUT ?= reports/out
 CONFIG ?=
 TARGET ?=
+# On when their Debian packages are installed (make test installs them): the topology's own
+# Alertmanager and Prometheus (README: On-call and metrics).
+ALERTMANAGER ?= $(if $(shell command -v prometheus-alertmanager 2>/dev/null),true,false)
+PROMETHEUS ?= $(if $(shell command -v prometheus 2>/dev/null),true,false)
 RUNS ?= 10
 LOAD ?= 0
 RETRY_INCONCLUSIVE ?= 0
@@ -55,7 +59,7 @@ chaos: ## run the failover test plan; SEED=N replays, LABELS=plan-3 runs one row
 	@# Ginkgo reports an INCONCLUSIVE spec as skipped; `chaos verdict` turns the record into the documented exit code.
 	$(GO) tool ginkgo -v $(if $(SEED),--seed=$(SEED)) --label-filter='$(LABELS)' --timeout=10m ./scenarios -- \
 		-chaos.seed='$(SEED)' -chaos.provider='$(if $(TARGET),external,$(PROVIDER))' -chaos.images='$(IMAGES)' -chaos.out='$(abspath $(OUT))' -chaos.config='$(CONFIG)' \
-		$(if $(TARGET),-chaos.target='$(abspath $(TARGET))') \
+		$(if $(TARGET),-chaos.target='$(abspath $(TARGET))',-chaos.alertmanager=$(ALERTMANAGER) -chaos.prometheus=$(PROMETHEUS)) \
 		-chaos.retry-inconclusive=$(RETRY_INCONCLUSIVE)
 	@$(GO) run ./cmd/chaos verdict $(OUT)/run.json
 

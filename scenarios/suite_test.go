@@ -28,6 +28,8 @@ var (
 	imagesFlag   = flag.String("chaos.images", "auto", "docker image set: upstream | local | auto (local when built)")
 	configFlag   = flag.String("chaos.config", "", "failover config YAML to run the plan against (empty: built-in defaults)")
 	retryFlag    = flag.Int("chaos.retry-inconclusive", 0, "rerun an inconclusive spec up to N times, each with a fresh seed")
+	amFlag       = flag.Bool("chaos.alertmanager", false, "route alerts through a real Alertmanager in the topology")
+	promFlag     = flag.Bool("chaos.prometheus", false, "run a Prometheus in the topology scraping every region and the LB")
 	keepFlag     = flag.Bool("chaos.keep", false, "keep every spec's artifacts (history, logs, configs), not only those of specs that did not pass")
 )
 
@@ -47,16 +49,18 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	seed, err := engine.ParseSeed(*seedFlag)
 	Expect(err).NotTo(HaveOccurred(), "-chaos.seed")
 	s, err := engine.NewSuite(ctx, engine.SuiteOptions{
-		Seed:       seed,
-		Provider:   *providerFlag,
-		Images:     *imagesFlag,
-		ConfigPath: *configFlag,
-		Target:     *targetFlag,
-		Journal:    journalPath(),
-		Log:        GinkgoWriter,
-		Progress:   os.Stderr,
-		Out:        *outFlag,
-		Keep:       *keepFlag,
+		Seed:         seed,
+		Provider:     *providerFlag,
+		Images:       *imagesFlag,
+		ConfigPath:   *configFlag,
+		Target:       *targetFlag,
+		Alertmanager: *amFlag,
+		Prometheus:   *promFlag,
+		Journal:      journalPath(),
+		Log:          GinkgoWriter,
+		Progress:     os.Stderr,
+		Out:          *outFlag,
+		Keep:         *keepFlag,
 
 		RetryInconclusive: *retryFlag,
 	})

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the harness's container images locally. The docker engine is air-gapped (no registry
-# pulls), so every image is either FROM scratch + a static Go binary, or (redis) a root
-# filesystem assembled from the host's Debian redis-server package and imported.
+# pulls), so every image is either FROM scratch + a static Go binary, or (redis, prometheus,
+# alertmanager) a root filesystem assembled from the host's Debian package and imported.
 #
 # Usage: scripts/build-images.sh [--check] [--force] [IMAGE...]
-#   IMAGE    one of: toxiproxy redis embedded-dynamodb agent-runtime global-lb (default: all)
+#   IMAGE    one of: toxiproxy redis embedded-dynamodb agent-runtime global-lb prometheus
+#            alertmanager (default: all)
 #   --check  only report which agentops/*:local images are present, stale-unknown or missing;
 #            exits 1 when any is missing.
 #   --force  rebuild even when the inputs hash label matches.
@@ -17,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TAG="${IMAGE_TAG:-local}"
 LABEL="org.agentops.failover-harness=1"
 HASH_LABEL="org.agentops.failover-harness.inputs"
-ALL=(toxiproxy redis embedded-dynamodb agent-runtime global-lb)
+ALL=(toxiproxy redis embedded-dynamodb agent-runtime global-lb prometheus alertmanager)
 
 CHECK=0
 FORCE=0
@@ -27,7 +28,7 @@ for arg in "$@"; do
 	--check) CHECK=1 ;;
 	--force) FORCE=1 ;;
 	-h | --help)
-		sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	-*)
@@ -168,13 +169,80 @@ build_redis() {
 	echo "built    agentops/$n:$TAG (inputs ${hash:0:12}, redis $("$rootfs/usr/bin/redis-server" --version | grep -oE 'v=[0-9.]+'))"
 }
 
+# build_hostbin NAME SRC BIN PORT DATA HINT [SHARE...]: root filesystem = the host's Debian
+# binary SRC (copied to /usr/bin/BIN) + the libraries ldd lists + the loader + the package's
+# data directories SHARE (same paths; Debian's alertmanager reads its notification templates
+# from /usr/share/prometheus/alertmanager and will not start without them), `docker import`ed with
+# ENTRYPOINT /usr/bin/BIN, so a container's command is only flags, as with the upstream
+# prom/* images (whose entrypoints are /bin/BIN). DATA is a writable state directory, the
+# working directory. Prometheus and Alertmanager are Go binaries linked against libc only.
+build_hostbin() {
+	local n="$1" src="$2" name="$3" port="$4" data="$5" hint="$6" rootfs bin hash lib share
+	shift 6
+	rootfs="$WORK/$n-rootfs"
+	bin="$(readlink -f "$(command -v "$src" || true)" 2>/dev/null || true)"
+	if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+		# Optional: only a run with --alertmanager / --prometheus needs it,
+		# and that run says so; every other topology starts without it.
+		echo "skipped  agentops/$n:$TAG: $src not installed on the host ($hint); needed only with --$n"
+		return 0
+	fi
+	mkdir -p "$rootfs/usr/bin" "$rootfs/tmp" "$rootfs$data" "$rootfs/etc/$name"
+	chmod 1777 "$rootfs/tmp"
+	chmod 0777 "$rootfs$data"
+	cp "$bin" "$rootfs/usr/bin/$name"
+	echo "root:x:0:0:root:$data:/usr/bin/$name" >"$rootfs/etc/passwd"
+	echo 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >>"$rootfs/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+	# Names are resolved by Docker's embedded DNS (the run network's aliases).
+	echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
+	for lib in $(ldd "$bin" | grep -oE '/[^ ]+' | sort -u); do
+		mkdir -p "$rootfs$(dirname "$lib")"
+		cp -L "$lib" "$rootfs$lib"
+	done
+	for share in "$@"; do
+		if [ ! -d "$share" ]; then
+			echo "FAILED   agentops/$n:$TAG: $share missing on the host ($hint)" >&2
+			return 1
+		fi
+		mkdir -p "$rootfs$(dirname "$share")"
+		cp -rL "$share" "$rootfs$share"
+	done
+	local entry="ENTRYPOINT [\"/usr/bin/$name\"]"
+	hash="$( (cd "$rootfs" && find . -type f | LC_ALL=C sort | xargs sha256sum; echo "$entry $port $data") | sha256sum | cut -d' ' -f1)"
+	if [ "$FORCE" = 0 ] && [ "$(image_label "$n")" = "$hash" ]; then
+		echo "up-to-date agentops/$n:$TAG (inputs ${hash:0:12})"
+		return 0
+	fi
+	if ! tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . | docker import \
+		--change "$entry" \
+		--change "EXPOSE $port" \
+		--change "WORKDIR $data" \
+		--change "LABEL $LABEL" \
+		--change "LABEL $HASH_LABEL=$hash" \
+		- "agentops/$n:$TAG" >"$WORK/$n.log" 2>&1; then
+		cat "$WORK/$n.log" >&2
+		echo "FAILED   agentops/$n:$TAG: docker import failed" >&2
+		return 1
+	fi
+	echo "built    agentops/$n:$TAG (inputs ${hash:0:12}, $("$rootfs/usr/bin/$name" --version 2>&1 | head -1))"
+}
+
 failed=()
 for n in "${WANT[@]}"; do
-	if [ "$n" = redis ]; then
-		build_redis || failed+=("$n")
-	else
-		build_go "$n" || failed+=("$n")
-	fi
+	case "$n" in
+	redis) build_redis || failed+=("$n") ;;
+	prometheus)
+		build_hostbin prometheus prometheus prometheus 9090 /prometheus \
+			'apt-get install prometheus; scripts/ci-setup.sh does' || failed+=("$n")
+		;;
+	alertmanager)
+		build_hostbin alertmanager prometheus-alertmanager alertmanager 9093 /alertmanager \
+			'apt-get install prometheus-alertmanager; scripts/ci-setup.sh does' \
+			/usr/share/prometheus/alertmanager || failed+=("$n")
+		;;
+	*) build_go "$n" || failed+=("$n") ;;
+	esac
 done
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "build-images: failed: ${failed[*]}" >&2

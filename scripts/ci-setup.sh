@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests use (idempotent): Debian's redis-server, chromium, curl and prometheus (for
-# promtool), the Go modules,
+# Installs what the tests use (idempotent): Debian's redis-server, chromium, curl, prometheus (for
+# promtool) and prometheus-alertmanager, the Go modules,
 # and, with --images and a reachable Docker engine, the local container images.
 # Nothing is downloaded but Debian packages and Go modules.
 set -euo pipefail
@@ -11,6 +11,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# the on-call path of runs with topology.Spec.Alertmanager (harness/provider/local/alertmanager.go)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # curl: the HTTP-fault hooks of the target file `chaos up --write-target` writes
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
@@ -21,8 +23,8 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Only the binaries are wanted (redis-server, promtool): forbid the packages'
-  # services from starting, so no redis or Prometheus is left running.
+  # Only the binaries are wanted (redis-server, promtool, alertmanager): forbid the
+  # packages' services from starting, so no redis, Prometheus or Alertmanager is left running.
   policy=/usr/sbin/policy-rc.d; own_policy=0
   if [ ! -e $policy ]; then printf '#!/bin/sh\nexit 101\n' > $policy; chmod +x $policy; own_policy=1; fi
   rc=0; apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || rc=$?

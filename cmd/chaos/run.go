@@ -75,6 +75,7 @@ type runOptions struct {
 	journal   string
 	stop      engine.StopConditions
 	dryRun    bool
+	am, prom  bool
 }
 
 func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code int, ok bool) {
@@ -87,6 +88,8 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 	fs.Float64Var(&o.stop.MaxErrorRate, "stop-error-rate", 0, "stop condition: abort and heal a row when more than this fraction (0..1] of the users' requests over --stop-window fail (0 = off)")
 	fs.DurationVar(&o.stop.Window, "stop-window", 5*time.Second, "the window of --stop-error-rate")
 	fs.DurationVar(&o.stop.MaxRowTime, "stop-after", 0, "stop condition: abort and heal a row that runs longer than this (0 = off)")
+	fs.BoolVar(&o.am, "alertmanager", false, "route alerts through a real Alertmanager in the topology (API v2 from the senders, grouped by alertname, on-call judged by what it delivers)")
+	fs.BoolVar(&o.prom, "prometheus", false, "run a Prometheus in the topology scraping every region and the LB (on by itself when the config states probes or stop_when)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "with --provider external: print every change the plan would make to the target (hooks rendered, toxics), in order, and touch nothing")
 	fs.StringVar(&o.journal, "journal", "", "heal journal of --provider external: every change is recorded here before it is made (default: OUT/heal-journal.jsonl); after a crash, chaos heal --journal FILE")
 	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local (make images) | auto (local when built)")
@@ -137,6 +140,8 @@ func parseRunFlags(args []string, stdout, stderr io.Writer) (o runOptions, code 
 		return bad("--target: applies to --provider external only")
 	case o.provider != "external" && o.journal != "":
 		return bad("--journal: applies to --provider external only (local and docker topologies are removed with the run)")
+	case o.provider == "external" && (o.am || o.prom):
+		return bad("--alertmanager/--prometheus: an external target keeps its own (probes use the target's prometheus.url)")
 	case o.dryRun && o.provider != "external":
 		return bad("--dry-run: applies to --provider external (a local or docker topology is the harness's own)")
 	case o.provider == "external" && o.config != "":
@@ -288,6 +293,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Seed: o.seed, Provider: o.provider, Images: o.images, ConfigPath: o.config,
 		TimeScale: o.timeScale, Command: o.replay, Log: log, Progress: stderr,
 		Out: o.out, Keep: o.keep, RetryInconclusive: o.retries, Target: o.target, Journal: o.journal, Stop: o.stop,
+		Alertmanager: o.am, Prometheus: o.prom,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "chaos run: %v\n", err)

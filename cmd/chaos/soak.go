@@ -30,6 +30,8 @@ type soakOptions struct {
 	provider string
 	images   string
 	config   string
+	target   string
+	am, prom bool
 	labels   []string
 	out      string
 	load     int
@@ -43,9 +45,12 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 	var o soakOptions
 	fs := flag.NewFlagSet("chaos soak", flag.ContinueOnError)
 	fs.IntVar(&o.runs, "runs", 10, "how many times to run the plan, each with a fresh random seed")
-	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | auto")
+	fs.StringVar(&o.provider, "provider", "auto", "topology provider: local | docker | external (needs --target) | auto")
+	fs.StringVar(&o.target, "target", "", "target file of a deployed topology, for --provider external (each run keeps its heal journal in its run folder)")
 	fs.StringVar(&o.images, "images", "auto", "docker image set: upstream | local | auto")
 	fs.StringVar(&o.config, "config", "", "failover config YAML (default: built-in, time-compressed settings)")
+	fs.BoolVar(&o.am, "alertmanager", false, "route alerts through a real Alertmanager in the topology")
+	fs.BoolVar(&o.prom, "prometheus", false, "run a Prometheus in the topology")
 	labels := fs.String("labels", "", "comma-separated labels of the rows to run (default: all)")
 	fs.StringVar(&o.out, "out", "", "directory for each run's record (run-N/) and the table (soak.json, soak.txt) (default: a new reports/soak/<time>)")
 	fs.IntVar(&o.load, "cpu-load", 0, "keep this many cores busy with child processes for the whole soak (stopped by PID at the end)")
@@ -75,6 +80,12 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 		return bad("--retry-inconclusive: must be 0..10 (got %d)", o.retries)
 	case setFlag(fs, "out") && o.out == "":
 		return bad("--out: must not be empty")
+	case o.provider == "external" && o.target == "":
+		return bad("--provider external: needs --target FILE")
+	case o.provider != "external" && o.target != "":
+		return bad("--target: applies to --provider external only")
+	case o.provider == "external" && o.config != "":
+		return bad("--config: the target file names the deployment's config")
 	}
 	if err := provider.Check(o.provider); err != nil {
 		return bad("--provider: %v", err)
@@ -141,6 +152,21 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 		if o.config != "" {
 			replay += " --config " + shellQuote(o.config)
 		}
+		if o.am {
+			replay += " --alertmanager"
+		}
+		if o.prom {
+			replay += " --prometheus"
+		}
+		journal := ""
+		if o.target != "" {
+			replay += " --target " + shellQuote(o.target)
+			journal = filepath.Join(dir, "heal-journal.jsonl")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				fmt.Fprintf(stderr, "chaos soak: %v\n", err)
+				return exitFailed
+			}
+		}
 		fmt.Fprintf(stderr, "chaos soak: run %d of %d (seed %d)\n", i, o.runs, seed)
 		log, err := os.Create(filepath.Join(dir + ".log"))
 		if err != nil {
@@ -150,6 +176,7 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 		s, err := engine.NewSuite(ctx, engine.SuiteOptions{
 			Seed: seed, Provider: o.provider, Images: o.images, ConfigPath: o.config,
 			Command: replay, Log: log, Progress: io.Discard, Out: dir, RetryInconclusive: o.retries,
+			Target: o.target, Journal: journal, Alertmanager: o.am, Prometheus: o.prom,
 		})
 		if err != nil {
 			log.Close()
@@ -159,7 +186,11 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 		t0 := time.Now()
 		results, _ := s.RunAll(ctx, rows, io.Discard)
 		rec := s.BuildRecord(results, t0)
-		s.Close()
+		if err := s.Close(); err != nil { // a journal left with changes: the target is not whole
+			fmt.Fprintf(stderr, "chaos soak: run %d: %v\n", i, err)
+			log.Close()
+			return exitFailed
+		}
 		log.Close()
 		if err := engine.WriteOutputs(dir, rec); err != nil {
 			fmt.Fprintf(stderr, "chaos soak: write run %d: %v\n", i, err)

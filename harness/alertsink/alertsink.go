@@ -1,7 +1,8 @@
 // Package alertsink is the on-call end of a chaos run: an HTTP receiver for
 // Alertmanager webhook (v4) payloads that records each one with its arrival
 // time, so checkers can count pages. The request path names the sender
-// (e.g. /lb or /region/us-east-1); providers choose it.
+// (e.g. /lb or /region/us-east-1, or /alertmanager when a real Alertmanager
+// notifies on-call: Source "alertmanager"); providers choose it.
 package alertsink
 
 import (
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,6 +89,11 @@ func Parse(body []byte) (topology.Alert, error) {
 		a.Labels = p.Alerts[0].Labels
 		if a.Status == "" {
 			a.Status = p.Alerts[0].Status
+		}
+	}
+	for _, x := range p.Alerts {
+		if n := x.Labels["alertname"]; n != "" && !slices.Contains(a.Names, n) {
+			a.Names = append(a.Names, n)
 		}
 	}
 	if a.Status == "" {

@@ -244,6 +244,49 @@ func LBDetection(lb Probe, h Harness) Duration {
 	return h.Measured(Detection(lb, "lb.health."), false)
 }
 
+// Alertmanager is what an Alertmanager between the alert's sender and
+// on-call adds to the alert's bounds (zero: the sender notifies on-call
+// itself). Its intervals are the topology's (topology.Spec), not the
+// failover config's: a compressed run does not compress them, so their
+// terms are not projected (Scaled false).
+type Alertmanager struct {
+	GroupWait     time.Duration // a new group's first notification waits this long
+	GroupInterval time.Duration // a group's later changes (its resolution too) wait for its next flush
+}
+
+// Firing is the terms a first notification adds: group_wait.
+func (a Alertmanager) Firing() []Term {
+	if a.GroupWait <= 0 {
+		return nil
+	}
+	return []Term{{Name: "alertmanager.group_wait (a new group's first notification)", D: a.GroupWait}}
+}
+
+// Resolving is the terms a resolved notification adds: group_interval.
+func (a Alertmanager) Resolving() []Term {
+	if a.GroupInterval <= 0 {
+		return nil
+	}
+	return []Term{{Name: "alertmanager.group_interval (the group's next flush sends the resolution)", D: a.GroupInterval}}
+}
+
+// LBAlert is how long after the last region's failure on-call may wait for
+// the LB's no-healthy-region page, as measured: the LB fires after the
+// round that takes the last region out of rotation, and an Alertmanager
+// holds a new group's first notification for group_wait.
+func LBAlert(lb Probe, am Alertmanager, h Harness) Duration {
+	return h.Measured(Detection(lb, "lb.health.").Plus(am.Firing()...), false)
+}
+
+// LBAlertResolve is how long after a region's return on-call may wait for
+// the resolved notification, as measured: the LB syncs its alert after
+// every health round, so one round, and an Alertmanager sends it at the
+// group's next flush, up to group_interval later.
+func LBAlertResolve(lb Probe, am Alertmanager, h Harness) Duration {
+	d := Duration{Terms: []Term{{Name: "lb.health round (the alert syncs after each)", D: max(lb.Interval, lb.Timeout), Scaled: true}}}
+	return h.Measured(d.Plus(am.Resolving()...), false)
+}
+
 // RTO is the longest a user can wait for an answer when one or more regions
 // die, as measured.
 func RTO(lb Probe, r Retry, h Harness) Duration {

@@ -321,3 +321,36 @@ func TestFailback(t *testing.T) {
 		t.Fatalf("region failback: %s", r)
 	}
 }
+
+// Through an Alertmanager the first page waits group_wait more than the
+// LB's detection, the resolution group_interval more than the LB's round;
+// without one the bounds are the LB's own. Each is one number, its terms
+// named so validate and the report print them.
+func TestLBAlertBounds(t *testing.T) {
+	lb := Probe{Interval: 100 * ms, Timeout: 150 * ms, Threshold: 2}
+	h := Harness{Slack: 100 * ms, ClientPause: 40 * ms}
+	am := Alertmanager{GroupWait: 200 * ms, GroupInterval: time.Second}
+	if got, want := LBAlert(lb, Alertmanager{}, h).Total(), LBDetection(lb, h).Total(); got != want {
+		t.Fatalf("without an Alertmanager: %v, want the detection bound %v", got, want)
+	}
+	fire := LBAlert(lb, am, h)
+	if got, want := fire.Total(), LBDetection(lb, h).Total()+200*ms; got != want {
+		t.Fatalf("through an Alertmanager: %v, want detection + group_wait = %v", got, want)
+	}
+	if s := fire.String(); !strings.Contains(s, "200ms alertmanager.group_wait") || !strings.HasSuffix(s, "100ms scheduling slack") {
+		t.Fatalf("firing bound %q", s)
+	}
+	if got := LBAlertResolve(lb, Alertmanager{}, h).Total(); got != 250*ms {
+		t.Fatalf("resolve without an Alertmanager: %v, want one round (150ms) + slack", got)
+	}
+	res := LBAlertResolve(lb, am, h)
+	if got := res.Total(); got != 1250*ms {
+		t.Fatalf("resolve through an Alertmanager: %v, want round + group_interval + slack", got)
+	}
+	if s := res.String(); !strings.Contains(s, "1s alertmanager.group_interval") {
+		t.Fatalf("resolve bound %q", s)
+	}
+	if got := res.Project(10); got != 2600*ms {
+		t.Fatalf("projected ×10: %v (the LB's round scales; the Alertmanager's interval and the slack do not)", got)
+	}
+}

@@ -2,16 +2,25 @@ package check
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentops/failover-harness/harness/bounds"
 	"github.com/agentops/failover-harness/harness/topology"
 )
 
+// about reports whether notification a concerns the alert called name: its
+// first alert does, or any alert it carries (an Alertmanager notification
+// carries every alert of its group).
+func about(a topology.Alert, name string) bool {
+	return a.Name == name || slices.Contains(a.Names, name)
+}
+
 func firing(alerts []topology.Alert, name string) []topology.Alert {
 	var out []topology.Alert
 	for _, a := range alerts {
-		if a.Name == name && a.Status == "firing" {
+		if about(a, name) && a.Status == "firing" {
 			out = append(out, a)
 		}
 	}
@@ -23,20 +32,29 @@ func firing(alerts []topology.Alert, name string) []topology.Alert {
 type incident struct {
 	Source     string
 	Start, End time.Time
-	Pages      int // firing notifications received while it was open
+	Pages      int      // firing notifications received from Source while it was open
+	Others     []string // the names of those that were about other alerts
 }
 
 // incidents splits a source's notifications for name into incidents: a
 // resolved notification ends one, so a later firing opens a new one. Order
 // is the order of arrival (each sender notifies synchronously, in order).
+// Every firing notification from the source while an incident is open is a
+// page of it, whatever alert it names: on-call is paged again either way
+// (a sender that names each round's alert anew, an Alertmanager group
+// notified apart, is the same storm).
 func incidents(alerts []topology.Alert, name string) []incident {
 	var out []incident
 	open := map[string]int{} // source -> index in out
 	for _, a := range alerts {
-		if a.Name != name {
+		i, isOpen := open[a.Source]
+		if !about(a, name) {
+			if isOpen && a.Status == "firing" {
+				out[i].Pages++
+				out[i].Others = append(out[i].Others, a.Name)
+			}
 			continue
 		}
-		i, isOpen := open[a.Source]
 		switch a.Status {
 		case "firing":
 			if isOpen {
@@ -103,27 +121,44 @@ func AlertOnce(alerts []topology.Alert, name string, since time.Time, rounds int
 	rn := "alert-once(" + name + ")"
 	ins := incidents(alerts, name)
 	pages, worst, during := 0, 0, 0
+	var others []string
 	for _, in := range ins {
 		pages += in.Pages
-		worst = max(worst, in.Pages)
+		if in.Pages > worst {
+			worst, others = in.Pages, in.Others
+		}
 		if in.End.IsZero() || !in.End.Before(since) {
 			during++
 		}
 	}
 	switch {
 	case worst > 1:
-		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing %s alerts for one incident: an alert storm (%d incident(s), %d pages; watched for %d LB health rounds)", worst, name, len(ins), pages, rounds)
+		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing notifications for one %s incident%s: an alert storm (%d incident(s), %d pages; watched for %d LB health rounds)", worst, name, othersNote(others), len(ins), pages, rounds)
 	case during > 1:
 		return result(rn, Safety, false, float64(during), "count", nil, "%s resolved and fired again: %d incidents while one condition held, an alert storm (watched for %d LB health rounds)", name, during, rounds)
 	}
 	return result(rn, Safety, true, float64(during), "count", nil, "%d firing %s alert for the condition, %d incident(s) in all, each paged once (watched for %d LB health rounds)", during, name, len(ins), rounds)
 }
 
+// othersNote names the other alerts that paged during an incident.
+func othersNote(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	const most = 5
+	shown := names[:min(len(names), most)]
+	more := ""
+	if len(names) > most {
+		more = fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return fmt.Sprintf(" (%d about other alerts while it was open: %s%s)", len(names), strings.Join(shown, ", "), more)
+}
+
 // Resolved counts resolved notifications for name at or after since.
 func Resolved(alerts []topology.Alert, name string, since time.Time) int {
 	n := 0
 	for _, a := range alerts {
-		if a.Name == name && a.Status == "resolved" && !a.At.Before(since) {
+		if about(a, name) && a.Status == "resolved" && !a.At.Before(since) {
 			n++
 		}
 	}
@@ -143,7 +178,7 @@ func AlertResolved(alerts []topology.Alert, name string, since, returned time.Ti
 	var first time.Time
 	n := 0
 	for _, a := range alerts {
-		if a.Name == name && a.Status == "resolved" && !a.At.Before(since) {
+		if about(a, name) && a.Status == "resolved" && !a.At.Before(since) {
 			if n == 0 {
 				first = a.At
 			}
@@ -171,12 +206,15 @@ func EachIncidentPagedOnce(alerts []topology.Alert, name string) Result {
 	rn := "each-incident-paged-once(" + name + ")"
 	ins := incidents(alerts, name)
 	worst, pages := 0, 0
+	var others []string
 	for _, in := range ins {
-		worst = max(worst, in.Pages)
+		if in.Pages > worst {
+			worst, others = in.Pages, in.Others
+		}
 		pages += in.Pages
 	}
 	if worst > 1 {
-		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing %s alerts for one incident: an alert storm (%d incident(s), %d pages)", worst, name, len(ins), pages)
+		return result(rn, Safety, false, float64(worst), "count", nil, "%d firing notifications for one %s incident%s: an alert storm (%d incident(s), %d pages)", worst, name, othersNote(others), len(ins), pages)
 	}
 	return result(rn, Safety, true, float64(len(ins)), "count", nil, "%d %s incident(s), each paged once", len(ins), name)
 }

@@ -112,3 +112,51 @@ func TestEachIncidentPagedOnce(t *testing.T) {
 		t.Fatalf("a storm passed: %+v", r)
 	}
 }
+
+// Through an Alertmanager on-call gets notifications, each carrying its
+// group's alerts: one notification for several senders' alerts is one page;
+// a second firing notification before the resolved one is a storm, whether
+// it names the incident's alert or another (a sender naming each round's
+// alert anew, each a group of its own).
+func TestAlertsThroughAlertmanager(t *testing.T) {
+	const name = "NoHealthyRegion"
+	am := func(status string, ms int, names ...string) topology.Alert {
+		return topology.Alert{Name: names[0], Names: names, Status: status, At: at(ms), Source: "alertmanager"}
+	}
+	f := Fault{Start: at(0), End: at(0)}
+	one := []topology.Alert{am("firing", 300, name, name), am("resolved", 2000, name, name)}
+	if o := AlertOnce(one, name, f.Start, 10); !o.OK || o.Value != 1 {
+		t.Fatalf("one grouped notification: %+v", o)
+	}
+	if r := AlertResolved(one, name, f.Start, at(1500), bound(time.Second)); !r.OK || !near(r.Value, 0.5) {
+		t.Fatalf("resolved: %+v", r)
+	}
+	// A notification whose first alert is another one still concerns name.
+	mixed := []topology.Alert{am("firing", 300, "RegionDown", name)}
+	if r := AlertReceived(mixed, name, f, bound(time.Second)); !r.OK {
+		t.Fatalf("a notification carrying %s among others: %+v", name, r)
+	}
+	// The group changed (another sender's alert joined): notified again.
+	again := []topology.Alert{am("firing", 300, name), am("firing", 1300, name), am("resolved", 2000, name)}
+	if o := AlertOnce(again, name, f.Start, 10); o.OK || o.Value != 2 {
+		t.Fatalf("a second firing notification in between passed: %+v", o)
+	}
+	// A storm of renamed alerts: each a notification of its own.
+	storm := []topology.Alert{am("firing", 300, name), am("firing", 400, name+"-1"), am("firing", 500, name+"-2"), am("resolved", 2000, name), am("resolved", 2000, name+"-1")}
+	o := AlertOnce(storm, name, f.Start, 10)
+	if o.OK || o.Value != 3 {
+		t.Fatalf("a storm of renamed alerts passed: %+v", o)
+	}
+	wantReason(t, o, "NoHealthyRegion-1, NoHealthyRegion-2")
+	if r := EachIncidentPagedOnce(storm, name); r.OK {
+		t.Fatalf("EachIncidentPagedOnce passed a storm: %+v", r)
+	}
+	if r := AlertResolved(storm, name, f.Start, at(1500), bound(time.Second)); !r.OK {
+		t.Fatalf("one resolved %s: %+v", name, r)
+	}
+	// Other alerts after the incident resolved are not its pages.
+	after := []topology.Alert{am("firing", 300, name), am("resolved", 2000, name), am("firing", 2500, "Other")}
+	if o := AlertOnce(after, name, f.Start, 10); !o.OK {
+		t.Fatalf("an alert after the incident: %+v", o)
+	}
+}

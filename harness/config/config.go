@@ -71,6 +71,10 @@ type Config struct {
 	// Objectives is the SRE's resiliency policy (RTO, RPO, detection, in
 	// real time); nil when the file sets none. See objectives.go.
 	Objectives *Objectives `yaml:"objectives"`
+	// Probes and StopWhen are PromQL expressions judged against the
+	// topology's Prometheus (probes.go).
+	Probes   []Probe `yaml:"probes"`
+	StopWhen []Probe `yaml:"stop_when"`
 
 	// lines maps a field path ("regions[1].weight") to its YAML line, so
 	// validation issues can point at the source. Nil for built configs.

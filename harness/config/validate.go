@@ -41,6 +41,7 @@ func (c *Config) ValidateWith(o Options) []Issue {
 	v.alert()
 	v.regionHealth()
 	v.objectives()
+	v.probes()
 	v.crossField()
 	if !HasErrors(v.issues) { // the file's own errors first; the binaries' would echo them
 		v.runtime()

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentops/failover-harness/harness/bounds"
@@ -23,6 +25,7 @@ import (
 	"github.com/agentops/failover-harness/harness/config"
 	"github.com/agentops/failover-harness/harness/fault"
 	"github.com/agentops/failover-harness/harness/history"
+	"github.com/agentops/failover-harness/harness/prom"
 	"github.com/agentops/failover-harness/harness/timing"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/harness/traffic"
@@ -74,6 +77,11 @@ type Env struct {
 	RunDir string
 	// Stop aborts and heals a row whose harm passes the SRE's limits (stop.go).
 	Stop StopConditions
+	// Probes are PromQL expressions that must hold before, during or after
+	// the row's faults; StopWhen abort and heal the row when one holds
+	// (probes.go). Both need a Prometheus in the topology (prom.Server).
+	Probes   []Probe
+	StopWhen []Probe
 	// Policy is the SRE config's objectives and estimate (real time); nil:
 	// none, plan rows are held to their bounds only (objectives.go).
 	Policy *config.Policy
@@ -223,6 +231,12 @@ type Run struct {
 	measureFrom time.Time
 	ready       time.Time
 
+	// probes: the PromQL probes of the row, once its topology has a
+	// Prometheus (promURL, read by the stop-condition guard too).
+	probes    *probeRun
+	promURL   atomic.Value // string
+	probedPre bool
+
 	pause time.Duration // the users' resend pause, when a row slows them
 
 	faults *fault.Tracker // the one recorder every injection goes through
@@ -256,7 +270,7 @@ func (row Row) Run(ctx context.Context, env *Env) (*Outcome, error) {
 		} else {
 			r.mon = env.Timing
 		}
-		gctx, unguard := env.Stop.guard(ctx, r.History)
+		gctx, unguard := env.Stop.guard(ctx, r.History, r.stopWhen())
 		err := body(gctx, r)
 		if c := context.Cause(gctx); errors.Is(c, ErrStopped) {
 			err = c // the row stopped on a stop condition, whatever its wait said
@@ -307,6 +321,23 @@ func (r *Run) Up(ctx context.Context, spec topology.Spec) error {
 	r.faults = fault.NewTracker(c)
 	r.Out.recorder = r.faults
 	r.Env.Defer("heal every fault", r.faults.HealAll)
+	if ps, ok := c.(prom.Server); ok && ps.PrometheusURL() != "" && len(r.Env.Probes)+len(r.Env.StopWhen) > 0 {
+		// Probes read what Prometheus scraped: before the row begins, every
+		// target must have been scraped, or a probe would judge no data.
+		url, n := ps.PrometheusURL(), len(r.Spec.Regions)+1
+		expr := fmt.Sprintf("count(up == 1) >= %d", n)
+		if r.Wait(ctx, 30*time.Second, "Prometheus scraping every target", func() bool {
+			ok, _, err := prom.Holds(ctx, url, expr)
+			return err == nil && ok
+		}) == nil {
+			r.promURL.Store(url)
+			if len(r.Env.Probes) > 0 {
+				r.probes = newProbeRun(url, r.Env.Probes)
+			}
+		} else {
+			r.Out.Add(check.Seen("prometheus-scraping", false, 0, "Prometheus at %s did not scrape the %d targets within 30s (%s): the probes judge nothing", url, n, expr))
+		}
+	}
 	r.ready = time.Now()
 	if r.measureFrom.IsZero() {
 		r.measureFrom = r.ready
@@ -322,6 +353,11 @@ func (r *Run) Up(ctx context.Context, spec topology.Spec) error {
 func (r *Run) Inject(ctx context.Context, f fault.Fault) (HealFunc, check.Fault, error) {
 	if r.faults == nil {
 		return nil, check.Fault{}, fmt.Errorf("inject %s: no topology started", f.Name())
+	}
+	if r.probes != nil && !r.probedPre {
+		r.probedPre = true
+		r.probes.eval(ctx, PhaseBefore)
+		r.probes.during(ctx, func() bool { return r.faults.Active() > 0 })
 	}
 	heal, w, err := r.faults.Inject(ctx, f)
 	if err != nil {
@@ -657,6 +693,7 @@ func (r *Run) conclude(err error) {
 		o.Add(check.Live("scenario-ran", false, 0, "%v", err))
 	}
 	r.judgeObjectives()
+	r.judgeProbes()
 	o.Health = r.health()
 	o.Verdict, o.Why = check.Judge(o.Checks, o.Health)
 	k := r.Env.TimeScale
@@ -699,6 +736,33 @@ func (r *Run) conclude(err error) {
 			_ = history.WriteJSONL(f, all)
 			f.Close()
 		}
+		r.writeAlerts()
+	}
+}
+
+// writeAlerts keeps what on-call received, as delivered (the webhook
+// payloads, an Alertmanager's included), next to the history: alerts.jsonl,
+// one {"at","source","payload"} per notification.
+func (r *Run) writeAlerts() {
+	if r.Cluster == nil {
+		return
+	}
+	alerts := r.Cluster.Alerts()
+	if len(alerts) == 0 {
+		return
+	}
+	f, err := os.Create(filepath.Join(r.Spec.RunDir, "alerts.jsonl"))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, a := range alerts {
+		_ = enc.Encode(struct {
+			At      time.Time       `json:"at"`
+			Source  string          `json:"source"`
+			Payload json.RawMessage `json:"payload"`
+		}{a.At, a.Source, json.RawMessage(a.Raw)})
 	}
 }
 
@@ -836,6 +900,43 @@ func (l *Load) Await(ctx context.Context) (traffic.Result, error) {
 // ErrNoScenario stops a row whose situation could not be created; the
 // evidence result it added says why and makes the row INCONCLUSIVE.
 var ErrNoScenario = errors.New("the scenario's situation could not be created")
+
+// stopWhen is the guard's PromQL stop condition: nothing until the row's
+// topology has a Prometheus.
+func (r *Run) stopWhen() func(context.Context) error {
+	if len(r.Env.StopWhen) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		url, _ := r.promURL.Load().(string)
+		if url == "" {
+			return nil
+		}
+		return stopWhen(url, r.Env.StopWhen)(ctx)
+	}
+}
+
+// judgeProbes ends the "during" evaluations, evaluates the "after" probes
+// and adds a result per probe. Probes on a topology without a Prometheus
+// are missing evidence: the row is INCONCLUSIVE, never passed unprobed.
+func (r *Run) judgeProbes() {
+	if len(r.Env.Probes) == 0 {
+		return
+	}
+	if r.probes == nil {
+		if _, scraped := r.Out.Check("prometheus-scraping"); r.Cluster != nil && !scraped {
+			r.Out.Add(check.Seen("probes", false, 0, "%d PromQL probes configured, but this topology has no Prometheus (run it with Prometheus on, or give the external target's prometheus.url)", len(r.Env.Probes)))
+		}
+		return
+	}
+	r.probes.end()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	r.probes.eval(ctx, PhaseAfter)
+	for _, res := range r.probes.results() {
+		r.Out.Add(res)
+	}
+}
 
 // mayLack: only a deployment the harness did not start (topology.Shared)
 // may lack what a row needs; the harness's own topologies have every hook

@@ -236,10 +236,26 @@ func (r *Run) UsersReturn(ctx context.Context, sessions []string, deadline time.
 	r.Out.Add(res)
 }
 
-// AlertResolveBound is how long after a region's return the LB may take to
-// send the resolved notification: it syncs its alert after every health
-// round, so one round.
+// AlertResolveBound is how long after a region's return on-call may wait
+// for the resolved notification: the LB syncs its alert after every health
+// round, so one round, plus, through an Alertmanager, its group_interval
+// (bounds.LBAlertResolve).
 func (r *Run) AlertResolveBound() bounds.Duration {
-	hc := r.Spec.LBHealth
-	return r.Allow().Measured(bounds.Duration{Terms: []bounds.Term{{Name: "lb.health round (the alert syncs after each)", D: max(hc.Interval, hc.Timeout), Scaled: true}}}, false)
+	return bounds.LBAlertResolve(r.LBProbe(), r.Alertmanager(), r.Allow())
+}
+
+// AlertBound is how long after the condition began (the last region's
+// failure) on-call may wait for the LB's first notification: the detection
+// bound plus, through an Alertmanager, its group_wait (bounds.LBAlert).
+func (r *Run) AlertBound() bounds.Duration {
+	return bounds.LBAlert(r.LBProbe(), r.Alertmanager(), r.Allow())
+}
+
+// Alertmanager is the spec's Alertmanager as its bounds see it: zero when
+// alerts reach on-call without one.
+func (r *Run) Alertmanager() bounds.Alertmanager {
+	if !r.Spec.Alertmanager || !r.Spec.AlertsEnabled {
+		return bounds.Alertmanager{}
+	}
+	return bounds.Alertmanager{GroupWait: r.Spec.AlertGroupWait, GroupInterval: r.Spec.AlertGroupInterval}
 }

@@ -46,7 +46,7 @@ func (s StopConditions) Validate() error {
 
 // guard returns the row's context, cancelled with an ErrStopped cause when
 // a condition trips, and the function that stops watching.
-func (s StopConditions) guard(ctx context.Context, h *history.History) (context.Context, func()) {
+func (s StopConditions) guard(ctx context.Context, h *history.History, extra func(context.Context) error) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	var stops []func() bool
 	if s.MaxRowTime > 0 {
@@ -56,7 +56,7 @@ func (s StopConditions) guard(ctx context.Context, h *history.History) (context.
 		stops = append(stops, t.Stop)
 	}
 	done := make(chan struct{})
-	if s.MaxErrorRate > 0 {
+	if s.MaxErrorRate > 0 || extra != nil {
 		window, minN, every := s.Window, s.MinRequests, s.Every
 		if window <= 0 {
 			window = 5 * time.Second
@@ -77,6 +77,15 @@ func (s StopConditions) guard(ctx context.Context, h *history.History) (context.
 				case <-ctx.Done():
 					return
 				case now := <-tk.C:
+					if extra != nil {
+						if err := extra(ctx); err != nil {
+							cancel(err)
+							return
+						}
+					}
+					if s.MaxErrorRate <= 0 {
+						continue
+					}
 					bad, n := ErrorRate(h.Ops(), now.Add(-window))
 					if n >= minN && float64(bad) > s.MaxErrorRate*float64(n) {
 						cancel(fmt.Errorf("%w: %d of the users' last %d requests (%.0f%%, over %v) failed, above the limit %.0f%%; aborted and healed",

@@ -53,6 +53,13 @@ type SuiteOptions struct {
 	RetryInconclusive int
 	// Slack is the scheduling allowance of every liveness bound (0: DefaultSlack).
 	Slack time.Duration
+	// Alertmanager routes the alerts through a real Alertmanager
+	// (topology.Spec.Alertmanager, its intervals the spec's defaults): the
+	// alert rows judge what it notifies on-call.
+	Alertmanager bool
+	// Prometheus runs a Prometheus in the topology (topology.Spec.Prometheus)
+	// scraping every region and the LB; PromQL probes need it.
+	Prometheus bool
 }
 
 // Suite is a configured plan run: provider, seed, base spec, and the outcomes so far.
@@ -66,6 +73,8 @@ type Suite struct {
 	Command        string
 	// Policy is the config's objectives and estimate; nil: none.
 	Policy *config.Policy
+	// probes and stopWhen are the config's PromQL probes and stop conditions.
+	probes, stopWhen []config.Probe
 	// Timing measures the harness's own lag for every spec of the run.
 	Timing  *timing.Monitor
 	journal *journal.Journal
@@ -139,6 +148,7 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 			return nil, fmt.Errorf("%s is not valid:\n%s", configPath, b.String())
 		}
 		s.Policy = c.Policy() // objectives are real time: from the unscaled config
+		s.probes, s.stopWhen = c.Probes, c.StopWhen
 		k, floor, calib := fixedScale, "", "the deployment's own (target time_scale)"
 		if k == 0 {
 			if k, floor, calib, err = ScaleFor(ctx, c, o.TimeScale, o.Progress); err != nil {
@@ -155,6 +165,19 @@ func NewSuite(ctx context.Context, o SuiteOptions) (*Suite, error) {
 	} else {
 		s.Base = SuiteDefaults()
 		s.Config = specSummary(s.Base)
+	}
+	if len(s.probes)+len(s.stopWhen) > 0 {
+		s.Base.Prometheus = true // the probes are judged against the topology's Prometheus
+	}
+	if o.Alertmanager {
+		s.Base.Alertmanager = true
+		w := s.Base.WithDefaults()
+		s.Config["alert.alertmanager"] = fmt.Sprintf("group_wait %v, group_interval %v, repeat_interval %v, resend %v",
+			w.AlertGroupWait, w.AlertGroupInterval, w.AlertRepeatInterval, w.AlertResend)
+	}
+	if o.Prometheus || s.Base.Prometheus {
+		s.Base.Prometheus = true
+		s.Config["prometheus"] = fmt.Sprintf("scrape and rule evaluation every %v", s.Base.WithDefaults().ScrapeInterval)
 	}
 	s.Config["timing.slack"] = s.slack().String()
 	s.Base.Seed = seed
@@ -268,6 +291,7 @@ func (s *Suite) Env(row Row, attempt int, deferFn func(name string, heal HealFun
 	if s.opts.Out != "" {
 		e.RunDir = filepath.Join(s.opts.Out, "artifacts", SpecSlug(row, attempt))
 	}
+	e.Probes, e.StopWhen = rowProbes(s.probes, row.Label), rowProbes(s.stopWhen, row.Label)
 	return e
 }
 

@@ -201,3 +201,10 @@ func canKill(c topology.Cluster, region string, cold bool) error {
 	}
 	return errors.Join(topology.Can(c, topology.OpKill, region), topology.Can(c, start, region))
 }
+
+// Active counts the faults injected and not yet healed.
+func (t *Tracker) Active() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.active)
+}

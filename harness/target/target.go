@@ -40,6 +40,11 @@ type File struct {
 	AdminTokenEnv string     `yaml:"admin_token_env,omitempty"`
 	Toxiproxy     *Toxiproxy `yaml:"toxiproxy,omitempty"`
 	Alerts        Alerts     `yaml:"alerts,omitempty"`
+	// Prometheus is the operator's Prometheus, which scrapes the
+	// deployment: PromQL probes and stop conditions are judged against it.
+	Prometheus struct {
+		URL string `yaml:"url,omitempty"`
+	} `yaml:"prometheus,omitempty"`
 	// Hooks apply to every region; a region's own hooks replace them one by one.
 	Hooks Hooks `yaml:"hooks,omitempty"`
 
@@ -234,6 +239,7 @@ func (f *File) Validate() error {
 			}
 		}
 	}
+	checkURL("prometheus.url", f.Prometheus.URL, false)
 	if a := f.Alerts.Listen; a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad("alerts.listen", "%q is not host:port", a)

@@ -82,6 +82,20 @@ type Spec struct {
 	// Off by default: the global LB is the one paging source, so an
 	// all-regions-down incident pages on-call once rather than once per region.
 	RegionAlerts bool
+	// Alertmanager routes the alerts through a real Alertmanager: the LB
+	// (and, with RegionAlerts, the regions) POST its API v2, re-sending every
+	// AlertResend while firing; it groups by alertname and notifies the
+	// harness's receiver after AlertGroupWait, changes after
+	// AlertGroupInterval, repeats after AlertRepeatInterval.
+	Alertmanager        bool
+	AlertGroupWait      time.Duration
+	AlertGroupInterval  time.Duration
+	AlertRepeatInterval time.Duration
+	AlertResend         time.Duration
+	// Prometheus runs a Prometheus scraping every region and the LB every
+	// ScrapeInterval (rules evaluated as often), for PromQL probes.
+	Prometheus     bool
+	ScrapeInterval time.Duration
 
 	// RegionDrift and LBDrift change what is started without changing what
 	// the harness judges by, as a deployment that drifted from its reviewed
@@ -161,6 +175,14 @@ func (s Spec) WithDefaults() Spec {
 	def(&s.Retry.PerTryTimeout, time.Second)
 	def(&s.CacheTTL, 10*time.Minute)
 	def(&s.WarmupStaleness, 30*time.Second)
+	def(&s.AlertGroupWait, 200*time.Millisecond)
+	def(&s.AlertGroupInterval, time.Second)
+	def(&s.AlertRepeatInterval, time.Hour) // never within a row: a repeat would read as a second page
+	def(&s.AlertResend, 500*time.Millisecond)
+	// 1s: four targets scraped and rules evaluated four times a second
+	// cost a 2-core machine enough to starve rows; a probe's 3s window
+	// still holds three scrapes.
+	def(&s.ScrapeInterval, time.Second)
 	return s
 }
 
@@ -312,6 +334,9 @@ type Alert struct {
 	Name   string            // labels.alertname of the first alert
 	Labels map[string]string // labels of the first alert
 	Raw    []byte            // the whole payload
+	// Names are the alertnames of every alert it carries, in order, each
+	// once (an Alertmanager notification carries its group's alerts).
+	Names []string
 }
 
 // LBRegion is one region as /lb/status reports it.

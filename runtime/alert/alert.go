@@ -1,6 +1,9 @@
-// Package alert sends Alertmanager webhook (version 4) notifications, once
-// per incident: a firing alert is sent once, further Fires while it is firing
-// are suppressed, and Resolve sends one resolved notification.
+// Package alert sends alerts, once per incident, to an Alertmanager webhook
+// (version 4 payloads: a firing alert is sent once, further Fires while it
+// is firing are suppressed, and Resolve sends one resolved notification)
+// and/or to an Alertmanager's API v2 (POST /api/v2/alerts: the firing alert
+// is re-sent while it fires, as Alertmanager expects of its clients, with
+// an endsAt ahead of the next re-send; Resolve sends endsAt = now).
 package alert
 
 import (
@@ -9,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -53,14 +57,18 @@ type AlertStats struct {
 }
 
 type incident struct {
-	alert Alert
+	alert  Alert
+	posted time.Time // last POST to the Alertmanager API
 }
 
-// Sender posts alerts to one webhook. Safe for concurrent use.
+// Sender posts alerts to one webhook and/or one Alertmanager. Safe for
+// concurrent use.
 type Sender struct {
 	webhook string
 	client  *http.Client
 	source  string
+	am      string        // Alertmanager base URL; empty: none
+	resend  time.Duration // re-send interval of a firing alert to the Alertmanager
 
 	mu      sync.Mutex
 	firing  map[string]*incident
@@ -75,10 +83,33 @@ const Receiver = "failover-harness"
 // sending (calls succeed and count as Skipped). A nil client gets one with a
 // 5 s timeout. source is added as the "source" label of every alert.
 func NewSender(webhook string, client *http.Client, source string) *Sender {
+	return NewSenderWith(webhook, client, source, Options{})
+}
+
+// Options are a Sender's Alertmanager API settings.
+type Options struct {
+	// Alertmanager is the base URL of an Alertmanager (API v2); empty: none.
+	Alertmanager string
+	// Resend is how often a firing alert is re-sent to the Alertmanager
+	// (each Fire call while firing re-sends once it is due); default 1m,
+	// Prometheus's resend delay. Each carries endsAt = now + 4 × Resend, so
+	// an alert whose sender died resolves by itself.
+	Resend time.Duration
+}
+
+// DefaultResend is Options.Resend's default.
+const DefaultResend = time.Minute
+
+// NewSenderWith is NewSender that also (or only, with an empty webhook)
+// sends to an Alertmanager's API.
+func NewSenderWith(webhook string, client *http.Client, source string, o Options) *Sender {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Sender{webhook: webhook, client: client, source: source, firing: map[string]*incident{}}
+	if o.Resend <= 0 {
+		o.Resend = DefaultResend
+	}
+	return &Sender{webhook: webhook, client: client, source: source, am: strings.TrimRight(o.Alertmanager, "/"), resend: o.Resend, firing: map[string]*incident{}}
 }
 
 // Firing reports whether alertname is currently firing.
@@ -96,9 +127,17 @@ func (s *Sender) Fire(ctx context.Context, alertname, summary string, labels map
 		return fmt.Errorf("alertname: must not be empty")
 	}
 	s.mu.Lock()
-	if s.firing[alertname] != nil {
+	if inc := s.firing[alertname]; inc != nil {
 		s.stats.Suppressed++
+		due := s.am != "" && time.Since(inc.posted) >= s.resend
+		if due {
+			inc.posted = time.Now()
+		}
+		a := inc.alert
 		s.mu.Unlock()
+		if due { // still firing: tell the Alertmanager before its endsAt passes
+			return s.postAM(ctx, a, false)
+		}
 		return nil
 	}
 	l := maps.Clone(labels)
@@ -119,6 +158,7 @@ func (s *Sender) Fire(ctx context.Context, alertname, summary string, labels map
 		Fingerprint: fingerprint(l),
 	}}
 	// Claim the incident before sending so concurrent Fires do not both send.
+	inc.posted = time.Now()
 	s.firing[alertname] = inc
 	s.mu.Unlock()
 
@@ -163,11 +203,47 @@ func (s *Sender) count(f func(*AlertStats)) {
 	s.mu.Unlock()
 }
 
+// send delivers a to every destination configured.
 func (s *Sender) send(ctx context.Context, a Alert) error {
-	if s.webhook == "" {
+	if s.webhook == "" && s.am == "" {
 		s.count(func(st *AlertStats) { st.Skipped++ })
 		return nil
 	}
+	var errs []error
+	if s.webhook != "" {
+		errs = append(errs, s.sendWebhook(ctx, a))
+	}
+	if s.am != "" {
+		errs = append(errs, s.postAM(ctx, a, a.Status == "resolved"))
+	}
+	return errors.Join(errs...)
+}
+
+// postable is an alert as Alertmanager's API v2 takes it.
+type postable struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// postAM posts a to the Alertmanager's API v2: firing with endsAt ahead of
+// the next re-send, or resolved with endsAt now.
+func (s *Sender) postAM(ctx context.Context, a Alert, resolved bool) error {
+	now := time.Now().UTC()
+	p := postable{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: now.Add(4 * s.resend)}
+	if resolved {
+		p.EndsAt = now
+	}
+	body, err := json.Marshal([]postable{p})
+	if err != nil {
+		return fmt.Errorf("alert: encode postable alert: %w", err)
+	}
+	return s.post(ctx, s.am+"/api/v2/alerts", body, a.Status)
+}
+
+func (s *Sender) sendWebhook(ctx context.Context, a Alert) error {
 	name := a.Labels["alertname"]
 	p := Payload{
 		Version: "4", GroupKey: fmt.Sprintf("{}:{alertname=%q}", name), Status: a.Status,
@@ -178,24 +254,29 @@ func (s *Sender) send(ctx context.Context, a Alert) error {
 	if err != nil {
 		return fmt.Errorf("alert: encode payload: %w", err)
 	}
+	return s.post(ctx, s.webhook, body, a.Status)
+}
+
+// post sends one body, in order with every other (firing before resolved).
+func (s *Sender) post(ctx context.Context, url string, body []byte, status string) error {
 	s.sending.Lock()
 	defer s.sending.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhook, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		s.count(func(st *AlertStats) { st.Failed++ })
-		return fmt.Errorf("alert: webhook %q: %w", s.webhook, err)
+		return fmt.Errorf("alert: %q: %w", url, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.count(func(st *AlertStats) { st.Failed++ })
-		return fmt.Errorf("alert: post %s: %w", a.Status, err)
+		return fmt.Errorf("alert: post %s to %s: %w", status, url, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		s.count(func(st *AlertStats) { st.Failed++ })
-		return fmt.Errorf("alert: post %s: webhook answered HTTP %d", a.Status, resp.StatusCode)
+		return fmt.Errorf("alert: post %s to %s: answered HTTP %d", status, url, resp.StatusCode)
 	}
 	s.count(func(st *AlertStats) { st.Sent++ })
 	return nil

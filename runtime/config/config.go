@@ -201,9 +201,12 @@ type Model struct {
 	Latency time.Duration `yaml:"latency" help:"fake LLM latency"`
 }
 
-// Alert is the Alertmanager-format webhook (empty: alerts only logged).
+// Alert is where alerts go: an Alertmanager-format webhook and/or an
+// Alertmanager's API v2 (both empty: alerts only logged).
 type Alert struct {
-	Webhook string `yaml:"webhook" help:"Alertmanager webhook URL (empty: alerts only logged)"`
+	Webhook      string        `yaml:"webhook" help:"Alertmanager webhook URL (empty: alerts only logged)"`
+	Alertmanager string        `yaml:"alertmanager" help:"Alertmanager base URL: alerts are POSTed to its /api/v2/alerts (empty: none)"`
+	Resend       time.Duration `yaml:"resend_interval" help:"how often a firing alert is re-sent to the Alertmanager (default 1m)"`
 }
 
 // Default returns the SPEC defaults (TTL 1h, 50 messages, on-ack,
@@ -430,6 +433,14 @@ func (c *Config) Validate() error {
 		if err := checkURL(c.Alert.Webhook); err != nil {
 			bad("alert.webhook", "%v", err)
 		}
+	}
+	if c.Alert.Alertmanager != "" {
+		if err := checkURL(c.Alert.Alertmanager); err != nil {
+			bad("alert.alertmanager", "%v", err)
+		}
+	}
+	if c.Alert.Resend < 0 || c.Alert.Resend > time.Hour {
+		bad("alert.resend_interval", "%s must be within 0..1h (0: 1m)", c.Alert.Resend)
 	}
 	return errors.Join(errs...)
 }

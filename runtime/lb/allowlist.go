@@ -22,6 +22,7 @@ const (
 	// routeRoot is GET|HEAD /: the LB's own page. It is the status page
 	// (503) when no region is in rotation, else 404: browsers land here.
 	routeRoot
+	routeLBMetrics // GET|HEAD /lb/metrics: Prometheus (metrics.go), same token as /lb/status
 )
 
 // matchRoute maps a request path (decoded, as r.URL.Path) to its route and
@@ -38,6 +39,8 @@ func matchRoute(path string) (route, string) {
 		return routeLBHealth, ""
 	case "/lb/status":
 		return routeLBStatus, ""
+	case "/lb/metrics":
+		return routeLBMetrics, ""
 	}
 	rest, ok := strings.CutPrefix(path, "/v1/sessions/")
 	if !ok {
@@ -126,10 +129,11 @@ func sessionKey(rt route, id string, body []byte) string {
 	return ""
 }
 
-// OperatorPath reports the LB's own endpoints (/lb/health, /lb/status):
+// OperatorPath reports the LB's own endpoints (/lb/health, /lb/status,
+// /lb/metrics):
 // cheap, answered without a region, and what an operator reads while the
 // in-flight cap sheds load, so global-lb leaves them out of that cap.
 func OperatorPath(r *http.Request) bool {
 	rt, _ := matchRoute(r.URL.Path)
-	return rt == routeLBHealth || rt == routeLBStatus
+	return rt == routeLBHealth || rt == routeLBStatus || rt == routeLBMetrics
 }

@@ -52,8 +52,10 @@ type RetryConfig struct {
 
 // AlertConfig configures the no-healthy-region alert.
 type AlertConfig struct {
-	Webhook string `yaml:"webhook" help:"Alertmanager webhook URL (empty: disabled)"`
-	Name    string `yaml:"name" help:"alertname label"`
+	Webhook      string        `yaml:"webhook" help:"Alertmanager webhook URL (empty: disabled)"`
+	Name         string        `yaml:"name" help:"alertname label"`
+	Alertmanager string        `yaml:"alertmanager" help:"Alertmanager base URL: alerts are POSTed to its /api/v2/alerts (empty: none)"`
+	Resend       time.Duration `yaml:"resend_interval" help:"how often a firing alert is re-sent to the Alertmanager (default 1m)"`
 }
 
 // Config is the global-lb configuration (docs/ARCHITECTURE.md). Every
@@ -83,6 +85,18 @@ type Config struct {
 	// the status names internal URLs and dial errors. Empty keeps it open,
 	// as the harness's tests read it; set it outside tests.
 	StatusToken string `yaml:"status_token" help:"bearer token GET /lb/status requires (empty: open, for tests only)"`
+	// Failpoints plant known bugs, so a harness can prove it finds them
+	// (as agent-runtime's failpoints). Off by default; never set in production.
+	Failpoints Failpoints `yaml:"failpoints"`
+}
+
+// Failpoints are the LB's planted bugs, each off by default.
+type Failpoints struct {
+	// AlertStorm pages on-call again and again: while no region is in
+	// rotation every health round also fires a new alert, <alert.name>-<n>,
+	// as a sender that labels each round anew would (an Alertmanager
+	// grouping by alertname notifies each); all resolve with the incident.
+	AlertStorm bool `yaml:"alert_storm" help:"PLANTED BUG (tests only): fire a new alert every health round while no region is in rotation"`
 }
 
 // DefaultMaxBodyBytes is max_body_bytes' default: the regions' own limit
@@ -196,6 +210,15 @@ func (c Config) Validate() error {
 	}
 	if c.Retry.PerTryTimeout <= 0 {
 		return errors.New("retry.per_try_timeout: must be > 0")
+	}
+	if c.Alert.Alertmanager != "" {
+		u, err := url.Parse(c.Alert.Alertmanager)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("alert.alertmanager: must be an http(s) URL, got %q", c.Alert.Alertmanager)
+		}
+	}
+	if c.Alert.Resend < 0 || c.Alert.Resend > time.Hour {
+		return fmt.Errorf("alert.resend_interval: %s must be within 0..1h (0: 1m)", c.Alert.Resend)
 	}
 	if c.Alert.Webhook != "" {
 		u, err := url.Parse(c.Alert.Webhook)

@@ -106,10 +106,10 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 		"listen", "health.path", "health.interval", "health.timeout", "health.failure_threshold", "health.success_threshold", "health.enabled",
 		"outlier.enabled", "outlier.consecutive_failures", "outlier.ejection",
 		"retry.enabled", "retry.attempts", "retry.per_try_timeout",
-		"alert.webhook", "alert.name", "seed", "clock_offset",
+		"alert.webhook", "alert.name", "alert.alertmanager", "alert.resend_interval", "seed", "clock_offset",
 		"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 		"http.max_header_bytes", "http.max_in_flight", "http.retry_after",
-		"max_body_bytes", "status_token",
+		"max_body_bytes", "status_token", "failpoints.alert_storm",
 	}
 	fs := Flags()
 	var args []string
@@ -133,7 +133,7 @@ func TestFlagsOverrideEveryScalarField(t *testing.T) {
 			v = "4"
 		case f.Path == "health.path":
 			v = "/healthz"
-		case f.Path == "alert.webhook":
+		case f.Path == "alert.webhook", f.Path == "alert.alertmanager":
 			v = "http://127.0.0.1:9/hook"
 		default:
 			v = "127.0.0.1:8080"

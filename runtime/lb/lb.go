@@ -101,6 +101,10 @@ type backend struct {
 
 // LB is the global load balancer. Safe for concurrent use.
 type LB struct {
+	// answers counts what clients were answered through the agent API, by
+	// status class (index 1..5): the error ratio users see, for PromQL.
+	answers [6]atomic.Int64
+
 	cfg       Config
 	log       *slog.Logger
 	transport *http.Transport
@@ -117,6 +121,10 @@ type LB struct {
 	alertMu     sync.Mutex
 	alertFiring atomic.Bool
 	alertSync   atomic.Bool // an asynchronous alert sync is in flight
+	storm       []string    // alert_storm failpoint: the alerts it fired this incident
+
+	metricsOnce sync.Once // GET /lb/metrics (metrics.go)
+	metricsH    http.Handler
 	wg          sync.WaitGroup
 }
 
@@ -156,7 +164,8 @@ func New(cfg Config, logger *slog.Logger) (*LB, error) {
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	l.alert = alert.NewSender(cfg.Alert.Webhook, &http.Client{Timeout: 5 * time.Second}, "global-lb")
+	l.alert = alert.NewSenderWith(cfg.Alert.Webhook, &http.Client{Timeout: 5 * time.Second}, "global-lb",
+		alert.Options{Alertmanager: cfg.Alert.Alertmanager, Resend: cfg.Alert.Resend})
 	l.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// ReverseProxy has already dropped the client's Forwarded and
@@ -193,21 +202,29 @@ func (l *LB) Handler() http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "method not allowed", "METHOD_NOT_ALLOWED")
 		case rt == routeLBHealth:
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-		case rt == routeLBStatus:
+		case rt == routeLBStatus || rt == routeLBMetrics:
 			if !l.statusAuthorized(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="lb-status"`)
-				writeError(w, http.StatusUnauthorized, "GET /lb/status needs Authorization: Bearer <status_token>", "UNAUTHORIZED")
+				writeError(w, http.StatusUnauthorized, "GET "+r.URL.Path+" needs Authorization: Bearer <status_token>", "UNAUTHORIZED")
+				return
+			}
+			if rt == routeLBMetrics {
+				l.metricsHandler().ServeHTTP(w, r)
 				return
 			}
 			writeJSON(w, http.StatusOK, l.Status())
 		case rt == routeRoot:
 			if l.inRotationCount() == 0 {
-				l.noRegion(w, r)
+				cw := &classWriter{ResponseWriter: w}
+				l.noRegion(cw, r)
+				l.answered(cw.code)
 				return
 			}
 			writeError(w, http.StatusNotFound, "no such endpoint", "NOT_FOUND")
 		default:
-			l.serveProxy(w, r, rt, id)
+			cw := &classWriter{ResponseWriter: w}
+			l.serveProxy(cw, r, rt, id)
+			l.answered(cw.code)
 		}
 	})
 }
@@ -371,6 +388,9 @@ func (l *LB) CheckNow(ctx context.Context) {
 	l.expireLocked(now)
 	l.mu.Unlock()
 	l.syncAlert(ctx)
+	if l.cfg.Failpoints.AlertStorm {
+		l.stormAlert(ctx)
+	}
 }
 
 func (l *LB) probe(ctx context.Context, target *url.URL) (probeKind, string) {
@@ -398,14 +418,15 @@ func (l *LB) probe(ctx context.Context, target *url.URL) (probeKind, string) {
 
 // syncAlert fires once when no region is in rotation and resolves when one
 // is. It reads the state under alertMu, so concurrent calls cannot reorder
-// firing and resolved.
+// firing and resolved. While none is, every round calls Fire: the sender
+// sends the webhook once and re-sends to an Alertmanager when due.
 func (l *LB) syncAlert(ctx context.Context) {
 	l.alertMu.Lock()
 	defer l.alertMu.Unlock()
 	none := l.inRotationCount() == 0
 	name := l.cfg.Alert.Name
 	switch {
-	case none && !l.alert.Firing(name):
+	case none:
 		if err := l.alert.Fire(ctx, name, "no region is in rotation at the global load balancer", map[string]string{"component": "global-lb"}); err != nil {
 			l.log.Error("alert fire failed", "err", err)
 		}
@@ -415,6 +436,30 @@ func (l *LB) syncAlert(ctx context.Context) {
 		}
 	}
 	l.alertFiring.Store(l.alert.Firing(name))
+}
+
+// stormAlert is the alert_storm failpoint (a planted bug, tests only):
+// while no region is in rotation each health round fires one more alert,
+// <name>-<n>, and keeps the earlier ones firing; once a region is back all
+// are resolved.
+func (l *LB) stormAlert(ctx context.Context) {
+	l.alertMu.Lock()
+	defer l.alertMu.Unlock()
+	if l.inRotationCount() > 0 {
+		for _, n := range l.storm {
+			if err := l.alert.Resolve(ctx, n); err != nil {
+				l.log.Error("alert resolve failed", "err", err, "failpoint", "alert_storm")
+			}
+		}
+		l.storm = nil
+		return
+	}
+	l.storm = append(l.storm, fmt.Sprintf("%s-%d", l.cfg.Alert.Name, len(l.storm)+1))
+	for _, n := range l.storm {
+		if err := l.alert.Fire(ctx, n, "no region is in rotation at the global load balancer (alert_storm failpoint)", map[string]string{"component": "global-lb"}); err != nil {
+			l.log.Error("alert fire failed", "err", err, "failpoint", "alert_storm")
+		}
+	}
 }
 
 // syncAlertAsync runs syncAlert off the request path, at most one at a time.
@@ -760,4 +805,43 @@ func (l *LB) writeNoHealthy(w http.ResponseWriter, r *http.Request) {
 		Code    string         `json:"code"`
 		Regions []PublicRegion `json:"regions"`
 	}{"no healthy region", "NO_HEALTHY_REGION", regions})
+}
+
+// classWriter remembers the status of an answer (200 when none was set).
+type classWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *classWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *classWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes streaming through (the reverse proxy flushes).
+func (w *classWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's own writer.
+func (w *classWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (l *LB) answered(code int) {
+	if code == 0 {
+		return // the client went away before any answer
+	}
+	if c := code / 100; c >= 1 && c <= 5 {
+		l.answers[c].Add(1)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -572,5 +573,42 @@ func BenchmarkProxy(b *testing.B) {
 		if resp.StatusCode != 200 {
 			b.Fatal(resp.Status)
 		}
+	}
+}
+
+// The alert_storm failpoint fires one more alert every health round while
+// no region is in rotation, and resolves them all with the incident.
+func TestAlertStormFailpoint(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p alert.Payload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		got = append(got, p.Status+":"+p.Alerts[0].Labels["alertname"])
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	fx := newFixture(t, map[string]int{"us-east-1": 100}, func(c *Config) {
+		c.Alert.Webhook = hook.URL
+		c.Failpoints.AlertStorm = true
+	})
+	fx.regions["us-east-1"].healthCode.Store(503)
+	fx.checkRounds(3 + 2) // three to the failure threshold, then two more rounds down
+	fx.regions["us-east-1"].healthCode.Store(200)
+	fx.checkRounds(3)
+	fx.lb.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	firing, resolved := 0, 0
+	for _, g := range got {
+		if strings.HasPrefix(g, "firing:") {
+			firing++
+		} else {
+			resolved++
+		}
+	}
+	if firing < 3 || resolved != firing || !slices.Contains(got, "firing:NoHealthyRegion-2") {
+		t.Fatalf("webhook got %v: want NoHealthyRegion and a new NoHealthyRegion-<n> every round, each resolved", got)
 	}
 }

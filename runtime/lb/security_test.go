@@ -72,6 +72,7 @@ func TestMatchRoute(t *testing.T) {
 		"/v1/sessions/s-1/messages":  {routeMessage, "s-1"},
 		"/lb/health":                 {routeLBHealth, ""},
 		"/lb/status":                 {routeLBStatus, ""},
+		"/lb/metrics":                {routeLBMetrics, ""},
 		"/v1/sessions/":              {routeNone, ""},
 		"/v1/sessions/s-1/":          {routeNone, ""},
 		"/v1/sessions//messages":     {routeNone, ""},
@@ -356,7 +357,7 @@ func TestBodyReadTimeout408(t *testing.T) {
 }
 
 func TestOperatorPath(t *testing.T) {
-	for path, want := range map[string]bool{"/lb/health": true, "/lb/status": true, "/v1/sessions": false, "/lb/statusx": false, "/": false} {
+	for path, want := range map[string]bool{"/lb/health": true, "/lb/status": true, "/lb/metrics": true, "/v1/sessions": false, "/lb/statusx": false, "/": false} {
 		if got := OperatorPath(httptest.NewRequest("GET", path, nil)); got != want {
 			t.Errorf("%s: %v, want %v", path, got, want)
 		}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/agentops/failover-harness/runtime/alert"
 	"github.com/agentops/failover-harness/runtime/cache"
 	"github.com/agentops/failover-harness/runtime/failover"
+	"github.com/agentops/failover-harness/runtime/needtool"
 	"github.com/agentops/failover-harness/runtime/region"
 )
 
@@ -22,15 +22,7 @@ import (
 // set, where a missing promtool is a setup error.
 func promtoolPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err == nil {
-		return p
-	}
-	if ci := os.Getenv("CI"); ci != "" {
-		t.Fatalf("promtool not on PATH (CI=%s): install Debian's prometheus package (scripts/ci-setup.sh does)", ci)
-	}
-	t.Skip("promtool not on PATH: install it to lint /metrics (Debian: apt-get install prometheus, or run scripts/ci-setup.sh); with CI set this is a failure")
-	return ""
+	return needtool.Path(t, "Debian: apt-get install prometheus", "promtool")
 }
 
 // A region runtime's /metrics, wired as agent-runtime wires it (every

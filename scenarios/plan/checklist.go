@@ -31,7 +31,7 @@ func Checklist() []engine.Row {
 			Expected: "dry run changes nothing; manual and automatic failovers recorded in /regions/failover/history", Body: body(checkFailoverModes),
 			Faults: func(s topology.Spec) []fault.Fault { return []fault.Fault{fault.Pause{Region: s.RegionNames()[0]}} }},
 		{Label: "checklist", Spec: "when no healthy region remains, on-call gets exactly one alert",
-			Expected: "one Alertmanager alert, no storm", Body: body(checkAlertNoHealthy),
+			Expected: "one firing notification, one resolved once a region returns, none in between", Body: body(checkAlertNoHealthy),
 			Faults: func(s topology.Spec) []fault.Fault { return []fault.Fault{fault.RegionsDown{Regions: s.RegionNames()}} }},
 		{Label: "checklist", Spec: "sessions carry the configured TTL",
 			Expected: "expires_at = now + session TTL", Body: body(checkTTL)},
@@ -208,16 +208,25 @@ func checkAlertNoHealthy(ctx context.Context, r *run) error {
 	if err := r.Up(ctx, r.Env.Spec); err != nil {
 		return err
 	}
-	det := r.DetectionBound()
-	_, f, err := r.Inject(ctx, fault.RegionsDown{Regions: r.Spec.RegionNames()})
+	// What on-call receives: the LB's page, or an Alertmanager's notification.
+	page := r.AlertBound()
+	regions := r.Spec.RegionNames()
+	heal, f, err := r.Inject(ctx, fault.RegionsDown{Regions: regions})
 	if err != nil {
 		return err
 	}
-	_ = r.Wait(ctx, engine.MarkDeadline(det), "an alert at the webhook", func() bool { return len(r.Cluster.Alerts()) > 0 })
+	_ = r.Wait(ctx, engine.MarkDeadline(page), "an alert at on-call", func() bool { return len(r.Cluster.Alerts()) > 0 })
 	r.Out.Add(r.statusPage(ctx))
-	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), "NoHealthyRegion", f, det))
+	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), "NoHealthyRegion", f, page))
 	rounds := r.WaitRounds(ctx, 10, "ten LB health rounds with every region down")
 	r.Out.Add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
+	// The incident ends: on-call hears it once, and nothing in between.
+	h, err := r.Heal(ctx, heal)
+	if err != nil {
+		return fmt.Errorf("heal: %w", err)
+	}
+	_ = r.WaitIn(ctx, engine.MarkDeadline(r.LBFailbackBound(true)), regions[0])
+	r.alertResolved(ctx, "NoHealthyRegion", f.Start, h, regions...)
 	r.Out.Add(check.AlertOnce(r.Cluster.Alerts(), "NoHealthyRegion", f.Start, rounds))
 	return nil
 }

@@ -770,8 +770,10 @@ func row5(ctx context.Context, r *run) error {
 	r.WaitMarked(ctx, c, allDown.Start, engine.MarkDeadline(det), false)
 	r.Out.Add(r.statusPage(ctx))
 	const alertName = "NoHealthyRegion"
-	_ = r.Wait(ctx, engine.MarkDeadline(det), "an alert at the webhook", func() bool { return len(r.Cluster.Alerts()) > 0 })
-	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), alertName, allDown, det))
+	// What on-call receives: the LB's page, or an Alertmanager's notification.
+	page := r.AlertBound()
+	_ = r.Wait(ctx, engine.MarkDeadline(page), "an alert at on-call", func() bool { return len(r.Cluster.Alerts()) > 0 })
+	r.Out.Add(check.AlertReceived(r.Cluster.Alerts(), alertName, allDown, page))
 	// Several more probe rounds with every region down: a storm would show here.
 	rounds := r.WaitRounds(ctx, 10, "ten LB health rounds with every region down")
 	r.Out.Add(check.Seen("alert-storm-watched", rounds >= 10, float64(rounds), "watched %d LB health rounds with every region down after the alert (want 10)", rounds))
@@ -783,19 +785,28 @@ func row5(ctx context.Context, r *run) error {
 		return fmt.Errorf("heal: %w", err)
 	}
 	r.Failback(ctx, h, a, b, c)
-	if st, err := r.LBStatus(ctx); err == nil {
-		first := time.Time{}
-		for _, reg := range []string{a, b, c} {
-			if at := check.ReturnedAt(st.Transitions, reg, h.Start); !at.IsZero() && (first.IsZero() || at.Before(first)) {
-				first = at
-			}
-		}
-		_ = r.Wait(ctx, engine.MarkDeadline(r.AlertResolveBound()), "the resolved notification", func() bool { return check.Resolved(r.Cluster.Alerts(), alertName, allDown.Start) > 0 })
-		r.Out.Add(check.AlertResolved(r.Cluster.Alerts(), alertName, allDown.Start, first, r.AlertResolveBound()))
-	}
+	r.alertResolved(ctx, alertName, allDown.Start, h, a, b, c)
 	r.Out.Add(check.AlertOnce(r.Cluster.Alerts(), alertName, allDown.Start, rounds))
 	r.UsersReturn(ctx, res.All, engine.MarkDeadline(rto))
 	return r.lossChecks(ctx, r.History.Ops(), res.All, false)
+}
+
+// alertResolved judges the resolved notification of the incident that
+// began at since, once the first of regions returned to the LB's rotation
+// after the heal h: one, within the resolve bound.
+func (r *run) alertResolved(ctx context.Context, name string, since time.Time, h check.Heal, regions ...string) {
+	st, err := r.LBStatus(ctx)
+	if err != nil {
+		return
+	}
+	first := time.Time{}
+	for _, reg := range regions {
+		if at := check.ReturnedAt(st.Transitions, reg, h.Start); !at.IsZero() && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	_ = r.Wait(ctx, engine.MarkDeadline(r.AlertResolveBound()), "the resolved notification", func() bool { return check.Resolved(r.Cluster.Alerts(), name, since) > 0 })
+	r.Out.Add(check.AlertResolved(r.Cluster.Alerts(), name, since, first, r.AlertResolveBound()))
 }
 
 func row6(ctx context.Context, r *run) error {

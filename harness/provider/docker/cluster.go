@@ -62,6 +62,10 @@ type cluster struct {
 	toxiURL      string
 	lbURL        string
 	http         *http.Client
+	// amURL and promURL are the Alertmanager's and Prometheus's ports
+	// published on 127.0.0.1 ("" when the spec runs none: observe.go).
+	amURL   string
+	promURL string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -160,6 +164,8 @@ func (c *cluster) start(ctx context.Context) error {
 			wait.ForLog("Starting Toxiproxy HTTP server"))
 		return err
 	})
+	// Before the senders: their first alert must find it listening.
+	g.Go(func() error { return c.startAlertmanager(gctx) })
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -167,18 +173,10 @@ func (c *cluster) start(ctx context.Context) error {
 		return err
 	}
 
-	alertURL := ""
-	if c.spec.AlertsEnabled {
-		alertURL = c.alertBase + "/lb"
-	}
 	g, gctx = errgroup.WithContext(ctx)
 	for _, r := range c.spec.Regions {
 		g.Go(func() error {
-			rtAlertURL := ""
-			if c.spec.AlertsEnabled && c.spec.RegionAlerts {
-				rtAlertURL = c.alertBase + "/region/" + r.Name
-			}
-			cfg, err := runtimeYAML(c.spec, r.Name, c.links, c.sec, rtAlertURL)
+			cfg, err := runtimeYAML(c.spec, r.Name, c.links, c.sec, c.regionAlerts(r.Name))
 			if err != nil {
 				return err
 			}
@@ -191,7 +189,7 @@ func (c *cluster) start(ctx context.Context) error {
 		return err
 	}
 
-	cfg, err := lbYAML(c.spec, c.links, c.sec, alertURL)
+	cfg, err := lbYAML(c.spec, c.links, c.sec, c.lbAlerts())
 	if err != nil {
 		return err
 	}
@@ -205,8 +203,35 @@ func (c *cluster) start(ctx context.Context) error {
 		return fmt.Errorf("global-lb: mapped port: %w", err)
 	}
 	c.lbURL = fmt.Sprintf("http://127.0.0.1:%d", hp.Num())
+	// After the LB, as the local provider does: it scrapes every runtime and the LB.
+	if err := c.startPrometheus(ctx); err != nil {
+		return err
+	}
 	c.spec.Logf("docker: run %s: up, LB %s", c.runID, c.lbURL)
 	return nil
+}
+
+// lbAlerts is where the LB's alerts go: the Alertmanager when the run has
+// one (and it alone notifies the sink), else the sink's /lb webhook.
+func (c *cluster) lbAlerts() alertDest {
+	switch {
+	case !c.spec.AlertsEnabled:
+		return alertDest{}
+	case c.alertmanagerOn():
+		return alertDest{Alertmanager: amInternalURL, Resend: c.spec.AlertResend}
+	}
+	return alertDest{Webhook: c.alertBase + "/lb"}
+}
+
+// regionAlerts is lbAlerts for a region's failover manager (RegionAlerts).
+func (c *cluster) regionAlerts(region string) alertDest {
+	switch {
+	case !c.spec.AlertsEnabled || !c.spec.RegionAlerts:
+		return alertDest{}
+	case c.alertmanagerOn():
+		return alertDest{Alertmanager: amInternalURL, Resend: c.spec.AlertResend}
+	}
+	return alertDest{Webhook: c.alertBase + "/region/" + region}
 }
 
 func (c *cluster) labels() map[string]string {
@@ -217,6 +242,17 @@ func (c *cluster) labels() map[string]string {
 // 127.0.0.1 (hostPort 0: any free port), with cfg (if any) at /config.yaml,
 // and waits for ready within StartupTimeout.
 func (c *cluster) run(ctx context.Context, name, image, alias string, port, hostPort int, cfg []byte, ready wait.Strategy, args ...string) (*testcontainers.DockerContainer, error) {
+	var files []testcontainers.ContainerFile
+	if cfg != nil {
+		files = append(files, testcontainers.ContainerFile{
+			Reader: bytes.NewReader(cfg), ContainerFilePath: "/config.yaml", FileMode: 0o644,
+		})
+	}
+	return c.runFiles(ctx, name, image, alias, port, hostPort, files, ready, args...)
+}
+
+// runFiles is run with files copied in before the container starts.
+func (c *cluster) runFiles(ctx context.Context, name, image, alias string, port, hostPort int, files []testcontainers.ContainerFile, ready wait.Strategy, args ...string) (*testcontainers.DockerContainer, error) {
 	p := fmt.Sprintf("%d/tcp", port)
 	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithName(c.runID + "-" + name),
@@ -235,10 +271,8 @@ func (c *cluster) run(ctx context.Context, name, image, alias string, port, host
 	if len(args) > 0 {
 		opts = append(opts, testcontainers.WithCmd(args...))
 	}
-	if cfg != nil {
-		opts = append(opts, testcontainers.WithFiles(testcontainers.ContainerFile{
-			Reader: bytes.NewReader(cfg), ContainerFilePath: "/config.yaml", FileMode: 0o644,
-		}))
+	if len(files) > 0 {
+		opts = append(opts, testcontainers.WithFiles(files...))
 	}
 	ctr, err := testcontainers.Run(ctx, image, opts...)
 	if ctr != nil {
@@ -510,11 +544,7 @@ func (c *cluster) applyClockOffset(ctx context.Context, region string, ctr *test
 	if !ok {
 		return nil
 	}
-	alertURL := ""
-	if c.spec.AlertsEnabled && c.spec.RegionAlerts {
-		alertURL = c.alertBase + "/region/" + region
-	}
-	b, err := runtimeYAMLClock(c.spec, region, c.links, c.sec, alertURL, d)
+	b, err := runtimeYAMLClock(c.spec, region, c.links, c.sec, c.regionAlerts(region), d)
 	if err != nil {
 		return err
 	}

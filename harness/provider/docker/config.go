@@ -34,6 +34,16 @@ const (
 func aliasRedis(region string) string   { return "redis-" + region }
 func aliasRuntime(region string) string { return "runtime-" + region }
 
+// alertDest is where a runtime's or the LB's alerts go: a webhook (the
+// harness's alert sink, directly) or, with Spec.Alertmanager, the run's
+// Alertmanager's API v2, re-sent every Resend while firing. Zero: alerts are
+// only logged.
+type alertDest struct {
+	Webhook      string
+	Alertmanager string
+	Resend       time.Duration
+}
+
 // link is one toxiproxy proxy: its name (topology link name), the address it
 // listens on inside the toxiproxy container, and its upstream.
 type link struct {
@@ -97,7 +107,7 @@ func newSecrets(spec topology.Spec) secrets {
 // its container, on the runtime's own type: the spec fills every setting
 // (Spec.RegionConfig) and every dependency and peer is reached through
 // toxiproxy. It is validated as the binary will validate it.
-func runtimeConfig(spec topology.Spec, region string, links []link, sec secrets, alertURL string) (rtconfig.Config, error) {
+func runtimeConfig(spec topology.Spec, region string, links []link, sec secrets, alerts alertDest) (rtconfig.Config, error) {
 	c := spec.RegionConfig(region)
 	c.Listen = fmt.Sprintf("0.0.0.0:%d", runtimePort)
 	c.AdminToken = sec.AdminToken
@@ -105,7 +115,7 @@ func runtimeConfig(spec topology.Spec, region string, links []link, sec secrets,
 	c.DynamoDB.Endpoint = "http://" + linkAddr(links, topology.DynamoLink(region))
 	c.Redis.Addr = linkAddr(links, topology.RedisLink(region))
 	c.Redis.Password = sec.RedisPassword
-	c.Alert.Webhook = alertURL
+	c.Alert.Webhook, c.Alert.Alertmanager, c.Alert.Resend = alerts.Webhook, alerts.Alertmanager, alerts.Resend
 	for i, r := range c.Regions {
 		if r.Name == region {
 			c.Regions[i].Endpoint = fmt.Sprintf("http://127.0.0.1:%d", runtimePort)
@@ -124,8 +134,8 @@ func runtimeConfig(spec topology.Spec, region string, links []link, sec secrets,
 }
 
 // runtimeYAML renders runtimeConfig.
-func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, alertURL string) ([]byte, error) {
-	c, err := runtimeConfig(spec, region, links, sec, alertURL)
+func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, alerts alertDest) ([]byte, error) {
+	c, err := runtimeConfig(spec, region, links, sec, alerts)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +144,8 @@ func runtimeYAML(spec topology.Spec, region string, links []link, sec secrets, a
 
 // runtimeYAMLClock renders runtimeConfig with clock_offset d (a region
 // restarted on another clock: cluster.SetClockOffset).
-func runtimeYAMLClock(spec topology.Spec, region string, links []link, sec secrets, alertURL string, d time.Duration) ([]byte, error) {
-	c, err := runtimeConfig(spec, region, links, sec, alertURL)
+func runtimeYAMLClock(spec topology.Spec, region string, links []link, sec secrets, alerts alertDest, d time.Duration) ([]byte, error) {
+	c, err := runtimeConfig(spec, region, links, sec, alerts)
 	if err != nil {
 		return nil, err
 	}
@@ -149,11 +159,11 @@ func runtimeYAMLClock(spec topology.Spec, region string, links []link, sec secre
 // lbConfig is the global-lb config on the LB's own type: the spec fills
 // every setting (Spec.LBConfig); each region is reached through its
 // lb-><region> toxiproxy link (which ends at the region's gate).
-func lbConfig(spec topology.Spec, links []link, sec secrets, alertURL string) (lb.Config, error) {
+func lbConfig(spec topology.Spec, links []link, sec secrets, alerts alertDest) (lb.Config, error) {
 	c := spec.LBConfig()
 	c.Listen = fmt.Sprintf("0.0.0.0:%d", lbPort)
 	c.StatusToken = sec.StatusToken
-	c.Alert.Webhook = alertURL
+	c.Alert.Webhook, c.Alert.Alertmanager, c.Alert.Resend = alerts.Webhook, alerts.Alertmanager, alerts.Resend
 	for i, r := range c.Regions {
 		addr := linkAddr(links, topology.LBLink(r.Name))
 		if addr == "" {
@@ -168,8 +178,8 @@ func lbConfig(spec topology.Spec, links []link, sec secrets, alertURL string) (l
 }
 
 // lbYAML renders lbConfig.
-func lbYAML(spec topology.Spec, links []link, sec secrets, alertURL string) ([]byte, error) {
-	c, err := lbConfig(spec, links, sec, alertURL)
+func lbYAML(spec topology.Spec, links []link, sec secrets, alerts alertDest) ([]byte, error) {
+	c, err := lbConfig(spec, links, sec, alerts)
 	if err != nil {
 		return nil, err
 	}

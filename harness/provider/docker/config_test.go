@@ -108,7 +108,7 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 	spec.CheckpointInterval = 300 * time.Millisecond
 	links := planLinks(spec, testGates(spec))
 	sec := newSecrets(spec)
-	b, err := runtimeYAML(spec, "eu-west-1", links, sec, "http://172.18.0.1:9/alerts")
+	b, err := runtimeYAML(spec, "eu-west-1", links, sec, alertDest{Webhook: "http://172.18.0.1:9/alerts"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRuntimeYAMLRoutesThroughToxiproxy(t *testing.T) {
 func TestLBYAMLUsesLBLinks(t *testing.T) {
 	spec := topology.DefaultSpec()
 	links := planLinks(spec, testGates(spec))
-	b, err := lbYAML(spec, links, secrets{}, "")
+	b, err := lbYAML(spec, links, secrets{}, alertDest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,11 +183,11 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 	links := planLinks(spec, testGates(spec))
 	sec := newSecrets(spec)
 	for _, r := range spec.RegionNames() {
-		want, err := runtimeConfig(spec, r, links, sec, "")
+		want, err := runtimeConfig(spec, r, links, sec, alertDest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := runtimeYAML(spec, r, links, sec, "")
+		b, err := runtimeYAML(spec, r, links, sec, alertDest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,14 +195,14 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 			t.Errorf("%s: loaded\n%+v\nwant\n%+v", r, got, want)
 		}
 	}
-	if c, _ := runtimeConfig(spec, "eu-west-1", links, sec, ""); c.ClockOffset != -3*time.Second || c.Model.Latency != 7*time.Millisecond {
+	if c, _ := runtimeConfig(spec, "eu-west-1", links, sec, alertDest{}); c.ClockOffset != -3*time.Second || c.Model.Latency != 7*time.Millisecond {
 		t.Errorf("per-region settings lost: %+v", c)
 	}
-	want, err := lbConfig(spec, links, secrets{}, "http://172.18.0.1:9/lb")
+	want, err := lbConfig(spec, links, secrets{}, alertDest{Webhook: "http://172.18.0.1:9/lb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := lbYAML(spec, links, secrets{}, "http://172.18.0.1:9/lb")
+	b, err := lbYAML(spec, links, secrets{}, alertDest{Webhook: "http://172.18.0.1:9/lb"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +215,12 @@ func TestConfigsRoundTripThroughTheBinariesLoaders(t *testing.T) {
 	// A spec the binaries would refuse is refused here, naming the field.
 	bad := spec
 	bad.Retry.Attempts = 11
-	if _, err := lbYAML(bad, links, secrets{}, ""); err == nil || !strings.Contains(err.Error(), "retry.attempts") {
+	if _, err := lbYAML(bad, links, secrets{}, alertDest{}); err == nil || !strings.Contains(err.Error(), "retry.attempts") {
 		t.Errorf("attempts 11: %v, want an error naming retry.attempts", err)
 	}
 	bad = spec
 	bad.CheckpointPolicy = "sometimes"
-	if _, err := runtimeYAML(bad, "us-east-1", links, sec, ""); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
+	if _, err := runtimeYAML(bad, "us-east-1", links, sec, alertDest{}); err == nil || !strings.Contains(err.Error(), "checkpoint.policy") {
 		t.Errorf("bad policy: %v, want an error naming checkpoint.policy", err)
 	}
 }
@@ -232,11 +232,11 @@ func TestRuntimeYAMLClock(t *testing.T) {
 	spec := topology.DefaultSpec()
 	links := planLinks(spec, testGates(spec))
 	sec := newSecrets(spec)
-	base, err := runtimeConfig(spec, "eu-west-1", links, sec, "")
+	base, err := runtimeConfig(spec, "eu-west-1", links, sec, alertDest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, "", -10*time.Second)
+	b, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, alertDest{}, -10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestRuntimeYAMLClock(t *testing.T) {
 	if !reflect.DeepEqual(got, base) {
 		t.Fatalf("config changed beyond clock_offset:\n%+v\n%+v", got, base)
 	}
-	if _, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, "", 25*time.Hour); err == nil || !strings.Contains(err.Error(), "clock_offset") {
+	if _, err := runtimeYAMLClock(spec, "eu-west-1", links, sec, alertDest{}, 25*time.Hour); err == nil || !strings.Contains(err.Error(), "clock_offset") {
 		t.Fatalf("25h offset: %v, want an error naming clock_offset", err)
 	}
 	c := &cluster{rtHostPort: map[string]int{"eu-west-1": 1}}

@@ -1,6 +1,7 @@
 // Package docker is the `docker` topology provider: the DynamoDB-compatible
 // endpoint, one Redis and one agent-runtime per region, one toxiproxy carrying
-// every link, and the global LB, each a container on a private network, started
+// every link, the global LB, and (as the spec asks) an Alertmanager and a
+// Prometheus (observe.go), each a container on a private network, started
 // with testcontainers-go from images built locally by scripts/build-images.sh
 // (the engine may have no registry access at all).
 //
@@ -44,35 +45,46 @@ type Images struct {
 	Dynamo    string
 	Redis     string
 	Toxiproxy string
+	// Prometheus and Alertmanager are started only when the spec asks
+	// (Spec.Prometheus, Spec.Alertmanager); their entrypoint is the binary,
+	// so the provider passes flags only (as the prom/* images expect).
+	Prometheus   string
+	Alertmanager string
 	// Upstream marks the registry images (DynamoDB Local, the official
 	// redis and toxiproxy images), which start with their own commands.
 	Upstream bool
 }
 
 // UpstreamImages are what a user with registry access expects: DynamoDB
-// Local, the official Redis, toxiproxy 2.12.0, and the runtime and LB built
+// Local, the official Redis, toxiproxy 2.12.0, Prometheus 2.42.0 and
+// Alertmanager 0.25.0 (the versions Debian ships), and the runtime and LB built
 // from images/release.Dockerfile (`make images-release`). They are the
 // provider's defaults.
 func UpstreamImages() Images {
 	return Images{
-		Runtime:   "agentops/agent-runtime:release",
-		LB:        "agentops/global-lb:release",
-		Dynamo:    "amazon/dynamodb-local:latest",
-		Redis:     "redis:7",
-		Toxiproxy: "ghcr.io/shopify/toxiproxy:2.12.0",
-		Upstream:  true,
+		Runtime:      "agentops/agent-runtime:release",
+		LB:           "agentops/global-lb:release",
+		Dynamo:       "amazon/dynamodb-local:latest",
+		Redis:        "redis:7",
+		Toxiproxy:    "ghcr.io/shopify/toxiproxy:2.12.0",
+		Prometheus:   "prom/prometheus:v2.42.0",
+		Alertmanager: "prom/alertmanager:v0.25.0",
+		Upstream:     true,
 	}
 }
 
 // LocalImages are the tags scripts/build-images.sh (`make images`) builds
-// with no registry: static Go binaries FROM scratch and Debian's redis-server.
+// with no registry: static Go binaries FROM scratch, and Debian's
+// redis-server, prometheus and prometheus-alertmanager.
 func LocalImages() Images {
 	return Images{
-		Runtime:   "agentops/agent-runtime:local",
-		LB:        "agentops/global-lb:local",
-		Dynamo:    "agentops/embedded-dynamodb:local",
-		Redis:     "agentops/redis:local",
-		Toxiproxy: "agentops/toxiproxy:local",
+		Runtime:      "agentops/agent-runtime:local",
+		LB:           "agentops/global-lb:local",
+		Dynamo:       "agentops/embedded-dynamodb:local",
+		Redis:        "agentops/redis:local",
+		Toxiproxy:    "agentops/toxiproxy:local",
+		Prometheus:   "agentops/prometheus:local",
+		Alertmanager: "agentops/alertmanager:local",
 	}
 }
 
@@ -125,6 +137,9 @@ func missingImages(ctx context.Context, im Images) ([]string, error) {
 	return missing, nil
 }
 
+// list is the images every topology needs; the observers' (Prometheus,
+// Alertmanager) are needed only by a spec that asks for them (needImage),
+// so a machine without them still runs the plan in containers.
 func (im Images) list() []string {
 	return []string{im.Dynamo, im.Redis, im.Toxiproxy, im.Runtime, im.LB}
 }

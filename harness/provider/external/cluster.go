@@ -175,6 +175,9 @@ func (c *cluster) LBURL() string       { return strings.TrimRight(c.f.LB.URL, "/
 func (c *cluster) AdminToken() string  { return c.adminToken }
 func (c *cluster) Shared() bool        { return true }
 
+// PrometheusURL is the operator's Prometheus (prom.Server), "" when none.
+func (c *cluster) PrometheusURL() string { return strings.TrimRight(c.f.Prometheus.URL, "/") }
+
 func (c *cluster) WarmupKeys() map[string]rtconfig.WarmupKeyPair { return c.keys }
 
 func (c *cluster) LBStatus(ctx context.Context) (topology.LBStatus, error) {

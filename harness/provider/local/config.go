@@ -42,7 +42,11 @@ func (c *Cluster) runtimeConfig(r *regionState, listen map[string]string, du *ur
 		}
 	}
 	if s.AlertsEnabled && s.RegionAlerts {
-		rc.Alert.Webhook = c.alerts.URL() + "/region/" + r.spec.Name
+		if c.am != nil { // through the Alertmanager only: it notifies on-call
+			rc.Alert.Alertmanager, rc.Alert.Resend = c.am.url, s.AlertResend
+		} else {
+			rc.Alert.Webhook = c.alerts.URL() + "/region/" + r.spec.Name
+		}
 	}
 	return rc
 }
@@ -58,7 +62,11 @@ func (c *Cluster) lbConfig(listen map[string]string) lb.Config {
 		lc.Regions[i].URL = "http://" + listen[topology.LBLink(lc.Regions[i].Name)]
 	}
 	if s.AlertsEnabled {
-		lc.Alert.Webhook = c.alerts.URL() + "/lb"
+		if c.am != nil { // through the Alertmanager only: it notifies on-call
+			lc.Alert.Alertmanager, lc.Alert.Resend = c.am.url, s.AlertResend
+		} else {
+			lc.Alert.Webhook = c.alerts.URL() + "/lb"
+		}
 	}
 	return lc
 }

@@ -2,7 +2,8 @@
 // one agent-runtime per region with its own Redis, one DynamoDB endpoint
 // (embedded unless Spec.DynamoEndpoint is set), the global-lb, toxiproxy
 // embedded in-process on every link, an HTTP fault gate in front of every
-// region and an alert webhook receiver.
+// region and an alert webhook receiver (behind an Alertmanager with
+// Spec.Alertmanager: alertmanager.go).
 package local
 
 import (
@@ -96,6 +97,8 @@ type Cluster struct {
 	lb       *proc
 	lbURL    string
 	http     *http.Client
+	prom     *promServer   // Spec.Prometheus (prometheus.go)
+	am       *alertManager // Spec.Alertmanager (alertmanager.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -155,6 +158,9 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 	c.toxiCli = toxiclient.NewClient(c.toxi.url)
 	if c.alerts, err = alertsink.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("alert receiver: %w", err)
+	}
+	if err := c.startAlertmanager(ctx); err != nil {
+		return nil, err
 	}
 	c.dynamoEP = spec.DynamoEndpoint
 	if c.dynamoEP == "" {
@@ -240,6 +246,9 @@ func (p *Provider) StartCluster(ctx context.Context, spec topology.Spec) (_ *Clu
 	}
 
 	if err := c.startLB(ctx, listen); err != nil {
+		return nil, err
+	}
+	if err := c.startPrometheus(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.WaitAllInRotation(ctx, cfg.ReadyTimeout); err != nil {
@@ -516,6 +525,10 @@ func (c *Cluster) PIDs() []int {
 		}
 	}
 	add(c.lb)
+	add(c.prometheusProc())
+	if c.am != nil {
+		add(c.am.proc)
+	}
 	return out
 }
 
@@ -539,7 +552,7 @@ func (c *Cluster) Addrs() []string {
 			}
 		}
 	}
-	for _, u := range []string{c.lbURL, c.ToxiproxyURL(), c.alertsURL(), c.dynamoURL()} {
+	for _, u := range []string{c.lbURL, c.ToxiproxyURL(), c.alertsURL(), c.alertmanagerURL(), c.dynamoURL()} {
 		if u != "" {
 			out = append(out, u[len("http://"):])
 		}
@@ -570,6 +583,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < grace {
 			grace = max(time.Until(dl), 100*time.Millisecond)
 		}
+		errs = append(errs, c.stopPrometheus(grace))
 		if c.lb != nil {
 			errs = append(errs, c.lb.stop(grace))
 		}
@@ -600,6 +614,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 				errs = append(errs, r.redis.close(grace))
 			}
 		}
+		errs = append(errs, c.stopAlertmanager(grace))
 		if c.alerts != nil {
 			errs = append(errs, c.alerts.Close())
 		}

@@ -44,14 +44,68 @@ func readyLine(line string) (string, bool) {
 // stdout line. stdout and stderr both go to logPath; the process is killed
 // if it does not become ready.
 func startProc(ctx context.Context, name, bin string, args []string, logPath string, ready readyFunc, timeout time.Duration) (*proc, string, error) {
+	p, addrCh, err := launch(name, bin, args, logPath, ready)
+	if err != nil {
+		return nil, "", err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case a := <-addrCh:
+		return p, a, nil
+	case <-p.done:
+		return nil, "", fmt.Errorf("%s: exited before ready (%v); see %s", name, p.err, logPath)
+	case <-t.C:
+		p.kill(time.Second)
+		return nil, "", fmt.Errorf("%s: not ready within %v; see %s", name, timeout, logPath)
+	case <-ctx.Done():
+		p.kill(time.Second)
+		return nil, "", fmt.Errorf("%s: %w", name, ctx.Err())
+	}
+}
+
+// startProcPolled launches bin, which prints no READY line, and calls
+// ready every poll until it reports the process ready (e.g. an HTTP
+// readiness endpoint answering 200), up to timeout; the process is killed
+// by its PID if it does not become ready.
+func startProcPolled(ctx context.Context, name, bin string, args []string, logPath string, ready func(context.Context) bool, poll, timeout time.Duration) (*proc, error) {
+	p, _, err := launch(name, bin, args, logPath, func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		if ready(ctx) {
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("%s: exited before ready (%v); see %s", name, p.err, logPath)
+		case <-deadline.C:
+			p.kill(time.Second)
+			return nil, fmt.Errorf("%s: not ready within %v; see %s", name, timeout, logPath)
+		case <-ctx.Done():
+			p.kill(time.Second)
+			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// launch starts bin with its stdout scanned by ready (the first address it
+// accepts is sent on the channel) and both streams logged to logPath.
+func launch(name, bin string, args []string, logPath string, ready readyFunc) (*proc, <-chan string, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: log file: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: log file: %w", name, err)
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		logf.Close()
-		return nil, "", err
+		return nil, nil, err
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = pw
@@ -61,7 +115,7 @@ func startProc(ctx context.Context, name, bin string, args []string, logPath str
 		pr.Close()
 		pw.Close()
 		logf.Close()
-		return nil, "", fmt.Errorf("%s: start %s: %w", name, bin, err)
+		return nil, nil, fmt.Errorf("%s: start %s: %w", name, bin, err)
 	}
 	pw.Close() // the child holds the write end; EOF arrives when it exits
 	p := &proc{name: name, cmd: cmd, log: logf, done: make(chan struct{})}
@@ -92,21 +146,7 @@ func startProc(ctx context.Context, name, bin string, args []string, logPath str
 		logf.Close()
 		close(p.done)
 	}()
-
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case a := <-addrCh:
-		return p, a, nil
-	case <-p.done:
-		return nil, "", fmt.Errorf("%s: exited before ready (%v); see %s", name, p.err, logPath)
-	case <-t.C:
-		p.kill(time.Second)
-		return nil, "", fmt.Errorf("%s: not ready within %v; see %s", name, timeout, logPath)
-	case <-ctx.Done():
-		p.kill(time.Second)
-		return nil, "", fmt.Errorf("%s: %w", name, ctx.Err())
-	}
+	return p, addrCh, nil
 }
 
 // pid is the child's process id.

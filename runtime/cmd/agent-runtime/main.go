@@ -151,7 +151,8 @@ func serve(ctx context.Context, cfg config.Config, base *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
-	sender := alert.NewSender(cfg.Alert.Webhook, peerClient, "agent-runtime/"+cfg.Region)
+	sender := alert.NewSenderWith(cfg.Alert.Webhook, peerClient, "agent-runtime/"+cfg.Region,
+		alert.Options{Alertmanager: cfg.Alert.Alertmanager, Resend: cfg.Alert.Resend})
 	fm, err := failover.New(failover.Config{
 		Router: router, Self: cfg.Region, Interval: cfg.Health.Interval, Auto: cfg.Failover.Auto,
 		Alert: sender, Flusher: svc, Now: now, Logger: log, // the manager does not add the region itself
