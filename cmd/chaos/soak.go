@@ -119,12 +119,16 @@ func runSoak(args []string, stdout, stderr io.Writer) int {
 
 // soakRow is one spec's tally over the runs.
 type soakRow struct {
-	Label        string      `json:"label"`
-	Spec         string      `json:"spec"`
-	Passed       int         `json:"passed"`
-	Failed       int         `json:"failed"`
-	Inconclusive int         `json:"inconclusive"`
-	NotPassed    []soakEntry `json:"not_passed,omitempty"`
+	Label        string `json:"label"`
+	Spec         string `json:"spec"`
+	Passed       int    `json:"passed"`
+	Failed       int    `json:"failed"`
+	Inconclusive int    `json:"inconclusive"`
+	// Skipped: runs in which the topology lacked what the spec needs (an
+	// external target's missing hook or setting), with the first reason.
+	Skipped    int         `json:"skipped"`
+	SkipReason string      `json:"skip_reason,omitempty"`
+	NotPassed  []soakEntry `json:"not_passed,omitempty"`
 }
 
 type soakEntry struct {
@@ -213,6 +217,11 @@ func soak(ctx context.Context, o soakOptions, stdout, stderr io.Writer) int {
 				t.Failed++
 			case reports.Inconclusive:
 				t.Inconclusive++
+			case reports.Skipped:
+				if t.Skipped++; t.Skipped == 1 {
+					t.SkipReason = firstLine(sp.Failure)
+				}
+				continue
 			default:
 				continue
 			}
@@ -255,19 +264,24 @@ func writeSoakTable(w io.Writer, table []*soakRow, runs int, o soakOptions, took
 		cfg = o.config
 	}
 	fmt.Fprintf(w, "soak: %d runs, provider %s, config %s, cpu load %d, %.0fs\n\n", runs, o.provider, cfg, o.load, took.Seconds())
-	fmt.Fprintf(w, "| %-9s | %-60s | %6s | %6s | %12s |\n", "label", "spec", "passed", "failed", "inconclusive")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 11), strings.Repeat("-", 62), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 14))
-	var tp, tf, ti int
+	fmt.Fprintf(w, "| %-9s | %-60s | %6s | %6s | %12s | %7s |\n", "label", "spec", "passed", "failed", "inconclusive", "skipped")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 11), strings.Repeat("-", 62), strings.Repeat("-", 8), strings.Repeat("-", 8), strings.Repeat("-", 14), strings.Repeat("-", 9))
+	var tp, tf, ti, ts int
 	for _, t := range table {
 		spec := t.Spec
 		if len(spec) > 60 {
 			spec = spec[:57] + "..."
 		}
-		fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d |\n", t.Label, spec, t.Passed, t.Failed, t.Inconclusive)
-		tp, tf, ti = tp+t.Passed, tf+t.Failed, ti+t.Inconclusive
+		fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d | %7d |\n", t.Label, spec, t.Passed, t.Failed, t.Inconclusive, t.Skipped)
+		tp, tf, ti, ts = tp+t.Passed, tf+t.Failed, ti+t.Inconclusive, ts+t.Skipped
 	}
-	fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d |\n", "total", fmt.Sprintf("%d spec runs", tp+tf+ti), tp, tf, ti)
+	fmt.Fprintf(w, "| %-9s | %-60s | %6d | %6d | %12d | %7d |\n", "total", fmt.Sprintf("%d spec runs", tp+tf+ti+ts), tp, tf, ti, ts)
 	var notes []string
+	for _, t := range table {
+		if t.Skipped > 0 {
+			notes = append(notes, fmt.Sprintf("%s skipped in %d run(s): %s", t.Label, t.Skipped, t.SkipReason))
+		}
+	}
 	for _, t := range table {
 		for _, e := range t.NotPassed {
 			notes = append(notes, fmt.Sprintf("run %d %s %s: %s\n    replay: %s", e.Run, t.Label, strings.ToUpper(e.Verdict), e.Reason, e.Replay))
