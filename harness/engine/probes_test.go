@@ -97,7 +97,7 @@ func TestProbesJudgeTheRow(t *testing.T) {
 		{Name: "up-after", Expr: "up", Phase: PhaseAfter},
 	}
 	env := func() *Env {
-		return &Env{Provider: promProvider{srv.URL}, Spec: topology.DefaultSpec(), Defer: func(string, HealFunc) {}, Probes: probes}
+		return &Env{Provider: promProvider{srv.URL}, Spec: topology.DefaultSpec(), Defer: cleanupsOf(t), Probes: probes}
 	}
 	o, _ := probeRow(p, true).Run(context.Background(), env())
 	if o.Verdict != check.Failed || !strings.Contains(o.Why, `probe(low-errors)`) || !strings.Contains(o.Why, `"ratio < 0.01" did not hold`) {
@@ -117,7 +117,7 @@ func TestProbesJudgeTheRow(t *testing.T) {
 
 // Probes on a topology without a Prometheus leave the row INCONCLUSIVE.
 func TestProbesWithoutPrometheusAreNotJudged(t *testing.T) {
-	env := &Env{Provider: promProvider{""}, Spec: topology.DefaultSpec(), Defer: func(string, HealFunc) {},
+	env := &Env{Provider: promProvider{""}, Spec: topology.DefaultSpec(), Defer: cleanupsOf(t),
 		Probes: []Probe{{Name: "x", Expr: "up", Phase: PhaseAfter}}}
 	o, _ := Row{N: 1, Label: "plan-1", Spec: "unprobed", Body: func(ctx context.Context, r *Run) error {
 		return r.Up(ctx, r.Env.Spec)
@@ -132,7 +132,7 @@ func TestStopWhenAbortsTheRow(t *testing.T) {
 	p := &fakeProm{}
 	srv := httptest.NewServer(p)
 	defer srv.Close()
-	env := &Env{Provider: promProvider{srv.URL}, Spec: topology.DefaultSpec(), Defer: func(string, HealFunc) {},
+	env := &Env{Provider: promProvider{srv.URL}, Spec: topology.DefaultSpec(), Defer: cleanupsOf(t),
 		StopWhen: []Probe{{Name: "any-up", Expr: "up"}}, Stop: StopConditions{Every: 10 * 1e6}}
 	o, _ := Row{N: 1, Label: "plan-1", Spec: "stopped", Body: func(ctx context.Context, r *Run) error {
 		if err := r.Up(ctx, r.Env.Spec); err != nil {
@@ -143,5 +143,17 @@ func TestStopWhenAbortsTheRow(t *testing.T) {
 	}}.Run(context.Background(), env)
 	if o.Verdict != check.Failed || !strings.Contains(o.Why, `stop_when any-up: "up" held`) {
 		t.Fatalf("%s %q, want FAILED by stop_when", o.Verdict, o.Why)
+	}
+}
+
+// cleanupsOf runs a row's registered heals (its topology's teardown, its
+// temporary folder's removal) when the test ends, as the suite does.
+func cleanupsOf(t *testing.T) func(string, HealFunc) {
+	return func(name string, h HealFunc) {
+		t.Cleanup(func() {
+			if err := h(context.Background()); err != nil {
+				t.Errorf("cleanup %s: %v", name, err)
+			}
+		})
 	}
 }
