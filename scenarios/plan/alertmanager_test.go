@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/topology"
 	"github.com/agentops/failover-harness/runtime/lb"
 	"github.com/agentops/failover-harness/runtime/needtool"
@@ -49,9 +48,7 @@ func TestAlertmanagerOnCall(t *testing.T) {
 				t.Errorf("%s: bound %q does not name %s", name, bound, term)
 			}
 		}
-		if out.Verdict != check.Passed {
-			t.Fatalf("%s through an Alertmanager: %s (%s); failures: %v", label, out.Verdict, out.Why, out.Failures())
-		}
+		requirePassed(t, out, label+" through an Alertmanager")
 	})
 	t.Run("alert storm fails", func(t *testing.T) {
 		out := runRowWith(t, label, func(s *topology.Spec) {

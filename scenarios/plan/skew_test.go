@@ -1,10 +1,10 @@
 package plan
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
-	"github.com/agentops/failover-harness/harness/check"
 	"github.com/agentops/failover-harness/harness/topology"
 )
 
@@ -40,9 +40,7 @@ func TestVerdictsIgnoreClockSkew(t *testing.T) {
 					spec.Regions[i].ClockOffset = d
 				}
 			})
-			if out.Verdict != check.Passed {
-				t.Fatalf("%s with skewed clocks %v: %s, want passed:\n%s", tc.label, tc.offsets, out.Verdict, out.Why)
-			}
+			requirePassed(t, out, fmt.Sprintf("%s with skewed clocks %v", tc.label, tc.offsets))
 			for _, name := range []string{"versions-monotonic", "rpo"} {
 				if c, ok := out.Check(name); !ok || !c.OK {
 					t.Fatalf("%s: check %s missing or failed: %+v", tc.label, name, c)
